@@ -41,7 +41,7 @@ export const DIRECTIVES = [
   spec({ name: 'MemManagerFile', kind: 'string', default: '', maxLength: 4096, help: 'directory for the persisted tables' }),
   spec({ name: 'EnableMCMPReceive', kind: 'bool', default: true, help: 'MCMP is always received on --manager; Off is refused', unsupported: undefined }),
   // mod_proxy_cluster: routing and removal
-  spec({ name: 'CreateBalancers', kind: 'int', default: 2, min: 0, max: 2, help: '0 or 2: balancers are created for registered nodes (1 needs ProxyPass, which mcmp-edge has not)' }),
+  spec({ name: 'CreateBalancers', kind: 'enum', default: 2, values: { '0': 0, '2': 2 }, help: '0 or 2: balancers are created for registered nodes (1 needs ProxyPass, which mcmp-edge has not)' }),
   spec({ name: 'UseAlias', kind: 'bool', default: false, help: 'route only when the Host header is an alias of the context\'s vhost' }),
   spec({ name: 'LBstatusRecalTime', kind: 'int', default: 5, min: 0, max: 86400, help: 'seconds between load recalculations and idle probes' }),
   spec({ name: 'WaitBeforeRemove', kind: 'int', default: 10, min: 10, max: 86400, help: 'seconds from REMOVE-APP /* to the REMOVED placeholder (freed at twice this)' }),

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Entry point of the `mcmp-edge` command.
+import { NativeBindingError, loadUws } from '../native-bindings/uws';
+import { USAGE, UsageError, parseCommandLine } from './cli/args';
+import { createLogger } from './log';
+import { McmpEdge } from './primary';
+import { AllowList } from './mcmp/http/allow';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(argv);
+    if (command.kind === 'run') AllowList.parse(command.options.allow);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_MCMP_EDGE_ALLOW') {
+      const message = (err as Error).message;
+      process.stderr.write(`mcmp-edge: ${message.startsWith('--') ? '' : '--allow: '}${message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`mcmp-edge ${version}\n`);
+    return 0;
+  }
+  try {
+    loadUws();
+  } catch (err) {
+    if (err instanceof NativeBindingError) {
+      process.stderr.write(`mcmp-edge: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = createLogger(command.options.logLevel as 'info');
+  const proxy = new McmpEdge(command.options, logger);
+  try {
+    await proxy.start();
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    await proxy.stop().catch(() => undefined);
+    logger.flush();
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string): void => {
+      logger.info({ signal }, 'shutting down');
+      proxy.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'unclean shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`mcmp-edge: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

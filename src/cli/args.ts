@@ -1,0 +1,190 @@
+// The command line (a contract: these names are kept). Every bad flag or
+// config value becomes one UsageError naming the flag and what it accepts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { DirectiveError, resolveDirectives, type Directives } from '../config/directives';
+import { LOG_LEVELS } from '../log';
+
+export class UsageError extends Error {
+  readonly code = 'ERR_MCMP_EDGE_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProxyOptions {
+  readonly listen: HostPort;
+  readonly manager: HostPort;
+  /** The --allow list as given; validated by the MCMP listener's AllowList. */
+  readonly allow: string;
+  readonly threads: number;
+  readonly managerPath: string;
+  readonly logLevel: string;
+  readonly docroot: string | undefined;
+  readonly drainTimeoutMs: number;
+  readonly directives: Directives;
+}
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: ProxyOptions };
+
+export const USAGE = `mcmp-edge [options]
+  --listen HOST:PORT        client traffic                      (default 0.0.0.0:8000)
+  --manager HOST:PORT       MCMP and the status page           (default 0.0.0.0:6666)
+  --allow CIDR[,CIDR...]    who may send MCMP or see the page  (default 127.0.0.0/8,::1)
+  --threads N               forwarding threads                  (default: number of CPUs)
+  --manager-path PATH       status page path                    (default /mod_cluster-manager)
+  --config FILE             JSON or YAML; keys are the directive names of MCMP.md §7
+  --set NAME=VALUE          any directive of MCMP.md §7 (repeatable), e.g. --set Maxnode=100
+  --docroot DIR             serve static files from DIR for requests no context matches
+  --drain-timeout SECONDS   on SIGTERM/SIGINT, wait this long for in-flight requests (default 10)
+  --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
+  --help, --version`;
+
+export const DEFAULTS = {
+  listen: '0.0.0.0:8000',
+  manager: '0.0.0.0:6666',
+  allow: '127.0.0.0/8,::1',
+  managerPath: '/mod_cluster-manager',
+  logLevel: 'info',
+  drainTimeoutSeconds: 10,
+} as const;
+
+/** Parses HOST:PORT, [V6]:PORT or :PORT (all addresses). Port 0 asks for an ephemeral port. */
+export function parseHostPort(flag: string, value: string): HostPort {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new UsageError(`${flag}: bad value ${JSON.stringify(value)}; expected HOST:PORT, [IPv6]:PORT or :PORT with a port 0..65535`);
+  }
+  const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2]);
+  return { host, port };
+}
+
+function parsePositiveInt(flag: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(`${flag}: bad value ${JSON.stringify(value)}; expected an integer 1..${max}`);
+  }
+  return Number(value);
+}
+
+/** Reads a JSON or YAML config file whose keys are directive names. */
+export function readConfigFile(file: string): Array<[string, unknown]> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--config: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new UsageError(`--config: ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return [];
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UsageError(`--config: ${file} must be a mapping of directive names to values`);
+  }
+  return Object.entries(doc as Record<string, unknown>).map(([k, v]) => {
+    if (v !== null && typeof v === 'object') throw new UsageError(`--config: ${k} in ${file} must be a single value`);
+    return [k, v];
+  });
+}
+
+export function parseCommandLine(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: 'string' },
+        manager: { type: 'string' },
+        allow: { type: 'string' },
+        threads: { type: 'string' },
+        'manager-path': { type: 'string' },
+        config: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        docroot: { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    // parseArgs messages already name the flag ("Unknown option '--x'").
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}; see --help`);
+  }
+  const v = parsed.values;
+  if (v.help === true) return { kind: 'help' };
+  if (v.version === true) return { kind: 'version' };
+
+  const listen = parseHostPort('--listen', v.listen ?? DEFAULTS.listen);
+  const manager = parseHostPort('--manager', v.manager ?? DEFAULTS.manager);
+  const allow = v.allow ?? DEFAULTS.allow;
+  if (allow.trim() === '') throw new UsageError('--allow: empty list; expected CIDR[,CIDR...] such as 127.0.0.0/8,::1');
+  const threads = v.threads === undefined ? Math.max(1, os.availableParallelism()) : parsePositiveInt('--threads', v.threads, 256);
+  const managerPath = v['manager-path'] ?? DEFAULTS.managerPath;
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(managerPath)) {
+    throw new UsageError(`--manager-path: bad value ${JSON.stringify(managerPath)}; expected an absolute URL path such as /mod_cluster-manager`);
+  }
+  const logLevel = v['log-level'] ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level: bad value ${JSON.stringify(logLevel)}; expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  let docroot: string | undefined;
+  if (v.docroot !== undefined) {
+    docroot = path.resolve(v.docroot);
+    if (!fs.existsSync(docroot) || !fs.statSync(docroot).isDirectory()) {
+      throw new UsageError(`--docroot: ${JSON.stringify(v.docroot)} is not a directory`);
+    }
+  }
+  const drainRaw = v['drain-timeout'];
+  let drainTimeoutMs = DEFAULTS.drainTimeoutSeconds * 1000;
+  if (drainRaw !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(drainRaw) || Number(drainRaw) > 3600) {
+      throw new UsageError(`--drain-timeout: bad value ${JSON.stringify(drainRaw)}; expected seconds 0..3600`);
+    }
+    drainTimeoutMs = Math.round(Number(drainRaw) * 1000);
+  }
+
+  const pairs: Array<[string, unknown]> = v.config === undefined ? [] : readConfigFile(v.config);
+  const fromFile = pairs.length;
+  for (const item of v.set ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set: bad value ${JSON.stringify(item)}; expected NAME=VALUE, e.g. --set Maxnode=100`);
+    pairs.push([item.slice(0, eq).trim(), item.slice(eq + 1)]);
+  }
+  let directives: Directives;
+  try {
+    directives = resolveDirectives(pairs);
+  } catch (err) {
+    if (err instanceof DirectiveError) {
+      const source = findSource(err, pairs, fromFile, v.config);
+      throw new UsageError(`${source}: ${err.message}`);
+    }
+    throw err;
+  }
+  return { kind: 'run', options: { listen, manager, allow, threads, managerPath, logLevel, docroot, drainTimeoutMs, directives } };
+}
+
+/** Names where a bad directive came from: the config file or --set. */
+function findSource(err: DirectiveError, pairs: ReadonlyArray<[string, unknown]>, fromFile: number, file: string | undefined): string {
+  const lower = err.message.toLowerCase();
+  for (let i = pairs.length - 1; i >= 0; i--) {
+    const name = pairs[i]?.[0] ?? '';
+    if (lower.includes(name.toLowerCase())) return i < fromFile ? `--config ${file ?? ''}`.trim() : '--set';
+  }
+  return fromFile > 0 ? `--config ${file ?? ''}`.trim() : '--set';
+}

@@ -1,0 +1,119 @@
+// The primary thread: owns MCMP, the authoritative tables, the maintenance
+// tick and the forwarding threads. It never forwards client traffic.
+import { randomUUID } from 'node:crypto';
+import type { ProxyOptions } from './cli/args';
+import { ClusterState } from './cluster/state';
+import { Maintenance } from './cluster/maintenance';
+import { NetProber } from './cluster/probe';
+import { maxMcmpBodySize, RELEASE } from './config/directives';
+import { ForwardingPool } from './forward/pool';
+import type { Logger } from './log';
+import { McmpHandler } from './mcmp/handler';
+import { AllowList } from './mcmp/http/allow';
+import type { HttpRequest } from './mcmp/http/parser';
+import { ManagerServer, type HttpResponse } from './mcmp/http/server';
+import { StatusPage } from './manager/status-page';
+import { ClusterCounters } from './slots/counters';
+import { SlotTables, tableSizes } from './slots/tables';
+
+export const SERVER_HEADER = `mcmp-edge ${RELEASE}`;
+
+export interface RunningAddresses {
+  readonly listen: { host: string; port: number };
+  readonly manager: { host: string; port: number };
+}
+
+export class McmpEdge {
+  readonly options: ProxyOptions;
+  readonly tables: SlotTables;
+  readonly counters: ClusterCounters;
+  readonly state: ClusterState;
+  readonly #logger: Logger;
+  readonly #handler: McmpHandler;
+  readonly #page: StatusPage;
+  readonly #server: ManagerServer;
+  readonly #maintenance: Maintenance;
+  readonly #pool: ForwardingPool;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ProxyOptions, logger: Logger) {
+    this.options = options;
+    this.#logger = logger;
+    const d = options.directives;
+    const sizes = tableSizes(d);
+    this.tables = SlotTables.create(sizes);
+    this.counters = new ClusterCounters(sizes.maxNode, sizes.maxContext);
+    this.state = new ClusterState({ directives: d, publisher: this.tables.publisher, counters: this.counters });
+    const prober = new NetProber({ enableOptions: d.EnableOptions, maxConcurrent: d.ModProxyClusterThreadCount });
+    const startTimeUs = BigInt(Date.now()) * 1000n;
+    this.#handler = new McmpHandler({ state: this.state, directives: d, prober, startTimeUs, logger });
+    this.#page = new StatusPage({ state: this.state, handler: this.#handler, directives: d, path: options.managerPath, nonce: randomUUID() });
+    this.#server = new ManagerServer({
+      host: options.manager.host,
+      port: options.manager.port,
+      allow: AllowList.parse(options.allow),
+      methods: new Set([...McmpHandler.METHODS, 'GET', 'HEAD']),
+      maxBodySize: maxMcmpBodySize(d),
+      handler: (req) => this.#dispatch(req),
+      serverHeader: SERVER_HEADER,
+      logger,
+    });
+    this.#maintenance = new Maintenance({ state: this.state, counters: this.counters, prober, directives: d, logger });
+    this.#pool = new ForwardingPool(
+      {
+        listenHost: options.listen.host,
+        listenPort: options.listen.port,
+        threads: options.threads,
+        tablesBuffer: this.tables.buffer,
+        countersBuffer: this.counters.buffer,
+        sizes,
+        routing: {
+          useAlias: d.UseAlias,
+          responseStatusCodeOnNoContext: d.ResponseStatusCodeOnNoContext,
+          deterministicFailover: d.DeterministicFailover,
+          retryIntervalSeconds: 60,
+        },
+        docroot: options.docroot,
+        drainTimeoutMs: options.drainTimeoutMs,
+        logLevel: options.logLevel,
+        maxSessionId: d.Maxsessionid,
+      },
+      logger,
+    );
+    this.#pool.onSessions((batch) => {
+      for (const s of batch) this.state.recordSession(s.sessionId, s.route, s.oldSessionId);
+    });
+  }
+
+  async start(): Promise<RunningAddresses> {
+    const manager = await this.#server.listen();
+    const { port } = await this.#pool.start();
+    this.#maintenance.start();
+    const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port } };
+    this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
+    return addresses;
+  }
+
+  /** Graceful stop: no new MCMP or client connections, in-flight requests drain, threads exit. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#maintenance.stop();
+      await Promise.all([this.#server.close(), this.#pool.stop()]);
+      this.#logger.info('mcmp-edge stopped');
+    })();
+    return this.#stopping;
+  }
+
+  async #dispatch(req: HttpRequest): Promise<HttpResponse> {
+    const accept = req.header('accept') ?? '';
+    const peer = req.remoteAddress;
+    if (McmpHandler.METHODS.has(req.methodUpper)) {
+      return this.#handler.handle({ methodUpper: req.methodUpper, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
+    }
+    const pathOnly = req.target.split('?')[0];
+    if (pathOnly === this.options.managerPath) {
+      return this.#page.handle({ methodUpper: req.methodUpper, target: req.target, accept, peer });
+    }
+    return { status: 404, headers: [['Content-Type', 'text/plain']], body: 'Not Found\n' };
+  }
+}
