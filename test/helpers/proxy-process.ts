@@ -1,0 +1,60 @@
+// Starts the real mcmp-edge command (dist/src/cli.js) as a child process on
+// ephemeral loopback ports and learns the ports from its start-up log line.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const CLI = path.resolve(__dirname, '../../src/cli.js');
+
+export interface ProxyProcess {
+  child: ChildProcess;
+  listenPort: number;
+  managerPort: number;
+  /** Every log line (parsed JSON) seen so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startProxy(args: string[] = [], timeoutMs = 15000): Promise<ProxyProcess> {
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--manager', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`proxy did not start within ${timeoutMs} ms; logs: ${JSON.stringify(logs.slice(-5))}`));
+    }, timeoutMs);
+    const rl = readline.createInterface({ input: child.stderr! });
+    rl.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { msg: line };
+      }
+      logs.push(entry);
+      if (entry.msg === 'mcmp-edge started') {
+        clearTimeout(timer);
+        const listen = entry.listen as { port: number };
+        const manager = entry.manager as { port: number };
+        resolve({
+          child,
+          listenPort: listen.port,
+          managerPort: manager.port,
+          logs,
+          stop: (signal = 'SIGTERM') => {
+            if (child.exitCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code} before starting; logs: ${JSON.stringify(logs.slice(-5))}`));
+    });
+  });
+}
