@@ -13,7 +13,7 @@ import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
 /** One persistent MCMP connection, one request at a time, like the Java ClusterListener. */
 class JavaMcmpConnection {
   readonly #socket: net.Socket;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
   #waiting: ((r: RawResponse) => void) | undefined;
 
   constructor(port: number) {
