@@ -62,7 +62,7 @@ let docroot: string;
 
 before(async () => {
   backend = http.createServer((req, res) => {
-    const body = `hello from backend ${CAPTURE_BACKEND_PORT} ${req.url}\n`;
+    const body = `hello from backend ${backendPort} ${req.url}\n`;
     res.writeHead(200, { 'Content-type': 'text/html', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
