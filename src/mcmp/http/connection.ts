@@ -1,0 +1,289 @@
+// One MCMP client connection: feeds the socket to the parser, runs the
+// handler per request, and writes the replies strictly in request order
+// (HTTP/1.1 pipelining) whatever order the handler's promises settle in.
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { HttpErrorCode, HttpParseError, RequestParser, type HttpRequest } from './parser';
+import { errorResponse, serializeResponse } from './response';
+import type { HttpResponse, RequestHandler } from './server';
+
+/** Options of ManagerServer with every default filled in. */
+export interface ConnectionSettings {
+  handler: RequestHandler;
+  methods: ReadonlySet<string>;
+  /** Sent in the Allow header of a 501. */
+  allowHeader: string;
+  maxBodySize: number;
+  maxHeaderSize: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxPipelined: number;
+  serverHeader: string | undefined;
+  logger: Logger;
+}
+
+/**
+ * After our FIN we keep reading (and dropping) what the client still sends,
+ * so that closing does not turn into a RST that could destroy the reply in
+ * flight; a client that never closes its side is cut off after this.
+ */
+const LINGER_MS = 2000;
+
+/** A request waiting for its turn to be answered. */
+interface Slot {
+  /** null for the listener's own replies to requests that never parsed (400, 403, 408, ...). */
+  readonly request: HttpRequest | null;
+  response: HttpResponse | null;
+  /** The connection closes after this reply. */
+  readonly close: boolean;
+}
+
+/** open: parsing requests. closing: no more requests, answer the queued ones, then end. ended: FIN sent. */
+type Phase = 'open' | 'closing' | 'ended' | 'destroyed';
+
+export class ManagerConnection {
+  readonly #socket: net.Socket;
+  readonly #s: ConnectionSettings;
+  readonly #peer: string;
+  readonly #parser: RequestParser;
+  readonly #queue: Slot[] = [];
+  #phase: Phase = 'open';
+  #requestTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
+
+  /** `allowed` is the allow-list verdict on the peer; a refused peer gets 403 and nothing is parsed. */
+  constructor(socket: net.Socket, settings: ConnectionSettings, allowed: boolean, onClosed: () => void) {
+    this.#socket = socket;
+    this.#s = settings;
+    const address = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
+    this.#peer = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.#parser = new RequestParser({
+      maxHeaderSize: settings.maxHeaderSize,
+      maxBodySize: settings.maxBodySize,
+      methods: settings.methods,
+      remoteAddress: address,
+      remotePort: port,
+      onRequest: (req) => this.#onRequest(req),
+      onContinue: () => this.#onContinue(),
+    });
+
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onPeerEnd());
+    socket.on('drain', () => this.#updateFlow());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      settings.logger.warn({ peer: this.#peer, code: err.code, err: err.message }, 'MCMP connection error');
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      this.#phase = 'destroyed';
+      this.#parser.stop();
+      this.#queue.length = 0;
+      this.#clearTimers();
+      if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+      onClosed();
+    });
+
+    if (!allowed) {
+      settings.logger.warn({ peer: this.#peer }, 'MCMP peer not in the allow list: 403');
+      this.#parser.stop();
+      this.#phase = 'closing';
+      this.#queue.push({ request: null, response: errorResponse(403, 'this address may not send MCMP'), close: true });
+      this.#flush();
+      return;
+    }
+    this.#updateTimers();
+  }
+
+  /** Server shutdown: take no new requests, answer the ones already read, then close. */
+  shutdown(): void {
+    if (this.#phase !== 'open') return;
+    this.#parser.stop();
+    this.#phase = 'closing';
+    this.#clearTimers();
+    if (this.#queue.length === 0) this.#end();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#phase !== 'open') return; // closing: whatever else the client sends is dropped
+    try {
+      this.#parser.push(chunk);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#updateFlow();
+  }
+
+  #onRequest(req: HttpRequest): void {
+    const slot: Slot = { request: req, response: null, close: !req.keepAlive };
+    this.#queue.push(slot);
+    if (this.#queue.length >= this.#s.maxPipelined) this.#parser.pause();
+    let result: HttpResponse | Promise<HttpResponse>;
+    try {
+      result = this.#s.handler(req);
+    } catch (err) {
+      this.#handlerFailed(slot, err);
+      return;
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function')) {
+      Promise.resolve(result).then(
+        (res) => this.#settle(slot, res),
+        (err: unknown) => this.#handlerFailed(slot, err),
+      );
+    } else {
+      this.#settle(slot, result);
+    }
+  }
+
+  #onContinue(): void {
+    // Only when nothing is queued: a 100 must not overtake earlier replies.
+    if (this.#queue.length === 0 && this.#phase === 'open') this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+  }
+
+  #handlerFailed(slot: Slot, err: unknown): void {
+    const req = slot.request as HttpRequest;
+    this.#s.logger.warn({ peer: this.#peer, method: req.method, target: req.target, err: err instanceof Error ? err.message : String(err) }, 'MCMP handler failed: 500');
+    this.#settle(slot, errorResponse(500, 'the request could not be processed'));
+  }
+
+  #settle(slot: Slot, res: HttpResponse): void {
+    if (this.#phase === 'destroyed') return;
+    slot.response = res;
+    this.#flush();
+  }
+
+  /** A request that cannot be parsed (or took too long) gets its error reply after the earlier ones, then the connection closes. */
+  #fail(err: unknown): void {
+    if (this.#phase !== 'open') return;
+    const parseError = err instanceof HttpParseError
+      ? err
+      : new HttpParseError(HttpErrorCode.RequestLine, 400, `unexpected parser failure: ${err instanceof Error ? err.message : String(err)}`);
+    this.#s.logger.warn({ peer: this.#peer, code: parseError.code, status: parseError.status, err: parseError.message }, 'bad MCMP HTTP request');
+    this.#parser.stop();
+    this.#phase = 'closing';
+    this.#clearTimers();
+    const headers: Array<readonly [string, string]> = parseError.status === 501 ? [['Allow', this.#s.allowHeader]] : [];
+    this.#queue.push({ request: null, response: errorResponse(parseError.status, parseError.message, headers), close: true });
+    this.#flush();
+  }
+
+  /** Writes every reply at the head of the queue that is ready. */
+  #flush(): void {
+    while (this.#phase === 'open' || this.#phase === 'closing') {
+      const slot = this.#queue[0];
+      if (slot === undefined || slot.response === null) break;
+      this.#queue.shift();
+      const req = slot.request;
+      const close = slot.close || (this.#phase === 'closing' && this.#queue.length === 0);
+      let wire: Buffer;
+      let status = slot.response.status;
+      try {
+        wire = serializeResponse(slot.response, {
+          httpVersion: req?.httpVersion ?? '1.1',
+          headOnly: req !== null && req.method.toUpperCase() === 'HEAD',
+          close,
+          serverHeader: this.#s.serverHeader,
+        });
+      } catch (err) {
+        this.#s.logger.warn({ peer: this.#peer, method: req?.method, target: req?.target, err: err instanceof Error ? err.message : String(err) }, 'MCMP handler returned an invalid response: 500');
+        status = 500;
+        wire = serializeResponse(errorResponse(500, 'the request could not be processed'), { httpVersion: req?.httpVersion ?? '1.1', headOnly: false, close, serverHeader: this.#s.serverHeader });
+      }
+      if (req !== null) this.#s.logger.debug({ peer: this.#peer, method: req.method, target: req.target, status }, 'MCMP request');
+      if (close) {
+        this.#end(wire);
+        return;
+      }
+      this.#socket.write(wire);
+    }
+    if (this.#phase === 'closing' && this.#queue.length === 0) {
+      this.#end();
+      return;
+    }
+    this.#updateFlow();
+  }
+
+  /** Reads more only while few replies are pending and the client takes what we write. */
+  #updateFlow(): void {
+    if (this.#phase !== 'open') return;
+    const canRead = this.#queue.length < this.#s.maxPipelined && !this.#socket.writableNeedDrain;
+    if (canRead) {
+      try {
+        this.#parser.resume();
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+    } else {
+      this.#parser.pause();
+    }
+    if (this.#phase !== 'open') return; // resume() may have delivered a closing request that is already answered
+    if (this.#parser.paused || this.#parser.finished) this.#socket.pause();
+    else this.#socket.resume();
+    this.#updateTimers();
+  }
+
+  /** Request timer while a request is half-received; idle timer while nothing is pending at all. */
+  #updateTimers(): void {
+    if (this.#phase !== 'open') {
+      this.#clearTimers();
+      return;
+    }
+    const receiving = this.#parser.inRequest && !this.#parser.paused;
+    if (receiving) {
+      if (this.#requestTimer === null) {
+        this.#requestTimer = setTimeout(() => {
+          this.#requestTimer = null;
+          this.#fail(new HttpParseError(HttpErrorCode.Timeout, 408, `request not complete within ${this.#s.requestTimeoutMs} ms`));
+        }, this.#s.requestTimeoutMs);
+      }
+    } else if (this.#requestTimer !== null) {
+      clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
+    const idle = this.#queue.length === 0 && !this.#parser.inRequest && !this.#parser.finished;
+    if (idle) {
+      if (this.#idleTimer === null) {
+        this.#idleTimer = setTimeout(() => {
+          this.#idleTimer = null;
+          this.#s.logger.debug({ peer: this.#peer }, 'idle MCMP connection closed');
+          this.#parser.stop();
+          this.#end();
+        }, this.#s.keepAliveTimeoutMs);
+      }
+    } else if (this.#idleTimer !== null) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
+  }
+
+  #clearTimers(): void {
+    if (this.#requestTimer !== null) clearTimeout(this.#requestTimer);
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#requestTimer = null;
+    this.#idleTimer = null;
+  }
+
+  /** The client sent FIN: answer what was read, then close (a half-received request is dropped). */
+  #onPeerEnd(): void {
+    if (this.#phase !== 'open') return;
+    if (this.#parser.inRequest) this.#s.logger.debug({ peer: this.#peer }, 'MCMP client closed in the middle of a request');
+    this.#parser.stop();
+    this.#phase = 'closing';
+    this.#clearTimers();
+    if (this.#queue.length === 0) this.#end();
+  }
+
+  #end(last?: Buffer): void {
+    if (this.#phase === 'ended' || this.#phase === 'destroyed') return;
+    this.#phase = 'ended';
+    this.#clearTimers();
+    this.#queue.length = 0;
+    if (last !== undefined) this.#socket.end(last);
+    else this.#socket.end();
+    this.#socket.resume(); // keep draining so the client's FIN is seen
+    this.#lingerTimer = setTimeout(() => this.#socket.destroy(), LINGER_MS);
+  }
+}

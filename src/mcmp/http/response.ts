@@ -1,0 +1,89 @@
+// Turns a handler's HttpResponse into the bytes of an HTTP/1.1 response.
+// Framing (Content-Length, Connection, close-delimited HTTP/1.0 bodies) is
+// decided here and only here, so handlers cannot contradict it.
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from './server';
+
+export class InvalidResponseError extends Error {
+  readonly code = 'ERR_MCMP_EDGE_HTTP_RESPONSE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidResponseError';
+  }
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Header values may not carry CR, LF or other control characters (response splitting), nor non-latin1 text. */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f\u0100-\uffff]/;
+/** The server owns these: a handler setting them would break the framing. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+/** The standard reason phrase; the Java worker requires one (MCMP.md §1.6). */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown Status';
+}
+
+let dateSecond = -1;
+let dateText = '';
+/** IMF-fixdate of now, computed at most once per second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+export interface WireOptions {
+  httpVersion: '1.0' | '1.1';
+  /** The request was HEAD: announce the body's length, send none of it. */
+  headOnly: boolean;
+  /** The connection closes after this response. */
+  close: boolean;
+  serverHeader?: string;
+}
+
+/** Builds the response bytes; throws InvalidResponseError if the handler's response cannot be sent as is. */
+export function serializeResponse(res: HttpResponse, o: WireOptions): Buffer {
+  const status = res.status;
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new InvalidResponseError(`status ${String(status)} is not a final status 200..599`);
+  const body = res.body === undefined ? undefined : typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
+  if (body !== undefined && !Buffer.isBuffer(body)) throw new InvalidResponseError('body is neither a string nor a Buffer');
+  const bodyless = status === 204 || status === 304;
+  if (bodyless && body !== undefined && body.length > 0) throw new InvalidResponseError(`status ${status} cannot carry a body`);
+
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  let hasDate = false;
+  let hasServer = false;
+  for (const [name, value] of res.headers ?? []) {
+    if (typeof name !== 'string' || !TOKEN.test(name)) throw new InvalidResponseError(`bad header name ${JSON.stringify(name)}`);
+    if (typeof value !== 'string' || BAD_VALUE.test(value)) throw new InvalidResponseError(`bad value for header ${name}`);
+    const lower = name.toLowerCase();
+    if (FRAMING_HEADERS.has(lower)) throw new InvalidResponseError(`header ${name} is set by the server`);
+    if (lower === 'date') hasDate = true;
+    if (lower === 'server') hasServer = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!hasDate) head += `Date: ${httpDate()}\r\n`;
+  if (!hasServer && o.serverHeader !== undefined && o.serverHeader !== '') head += `Server: ${o.serverHeader}\r\n`;
+  const length = body?.length ?? 0;
+  // HTTP/1.0 replies are close-delimited, as httpd does (reference exchanges #3, #77).
+  if (o.httpVersion === '1.1' && !bodyless) head += `Content-Length: ${length}\r\n`;
+  if (o.close || o.httpVersion === '1.0') head += 'Connection: close\r\n';
+  head += '\r\n';
+
+  const headBytes = Buffer.from(head, 'latin1');
+  if (o.headOnly || body === undefined || length === 0) return headBytes;
+  return Buffer.concat([headBytes, body], headBytes.length + length);
+}
+
+/** A short text/plain reply for errors found by the listener itself (400, 403, 408, 431, 500, 501, 505). */
+export function errorResponse(status: number, detail: string, headers: ReadonlyArray<readonly [string, string]> = []): HttpResponse {
+  return {
+    status,
+    headers: [...headers, ['Content-Type', 'text/plain; charset=utf-8']],
+    body: `${status} ${reasonPhrase(status)}: ${detail}\n`,
+  };
+}
