@@ -1,0 +1,113 @@
+// Node health probes (MCMP.md §5.9.2), used by STATUS, PING and the idle
+// checks of the maintenance tick. Each probe opens a fresh connection:
+//   ajp            CPING 12 34 00 01 0A, success = exactly CPONG 41 42 00 01 09
+//   http/ws        `OPTIONS * HTTP/1.1` (1.1, not httpd's 1.0: uWS back ends
+//   https/wss      reject 1.0, see PERFORMANCE.md), success = any response byte
+// before the node's ping timeout. EnableOptions Off makes HTTP-type probes
+// succeed without a connection.
+import net from 'node:net';
+import tls from 'node:tls';
+import { unbracket } from '../mcmp/fields';
+import type { NodeRow } from './types';
+
+/** What STATUS, PING and the maintenance tick need from a prober. */
+export interface NodeProber {
+  /** Resolves true when the node answered in time; never rejects. */
+  probe(node: NodeRow): Promise<boolean>;
+}
+
+/** Timeout when a node's ping is 0 or less (MCMP.md §5.9.2). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
+
+export const CPING = Buffer.from([0x12, 0x34, 0x00, 0x01, 0x0a]);
+export const CPONG = Buffer.from([0x41, 0x42, 0x00, 0x01, 0x09]);
+
+export interface NetProberOptions {
+  /** EnableOptions: probe http-type nodes with OPTIONS (false: they always pass). */
+  enableOptions: boolean;
+  /** ModProxyClusterThreadCount: probes in flight at once (0 means one at a time). */
+  maxConcurrent: number;
+}
+
+/** Probes over real sockets, at most `maxConcurrent` at a time. */
+export class NetProber implements NodeProber {
+  readonly #enableOptions: boolean;
+  readonly #maxConcurrent: number;
+  readonly #waiting: Array<() => void> = [];
+  #active = 0;
+
+  constructor(opts: NetProberOptions) {
+    this.#enableOptions = opts.enableOptions;
+    this.#maxConcurrent = Math.max(1, Math.floor(opts.maxConcurrent));
+  }
+
+  /** Probes currently running (for tests and metrics). */
+  get active(): number {
+    return this.#active;
+  }
+
+  async probe(node: NodeRow): Promise<boolean> {
+    if (node.type !== 'ajp' && !this.#enableOptions) return true;
+    await this.#acquire();
+    try {
+      return await probeOnce(node);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#active < this.#maxConcurrent) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(); // the slot passes straight to the next probe
+    else this.#active--;
+  }
+}
+
+function timeoutOf(node: NodeRow): number {
+  const ms = Math.floor(node.pingUs / 1000);
+  return ms > 0 ? ms : DEFAULT_PROBE_TIMEOUT_MS;
+}
+
+/** One probe of one node; resolves, never rejects. */
+export function probeOnce(node: NodeRow): Promise<boolean> {
+  const host = unbracket(node.host);
+  const timeoutMs = timeoutOf(node);
+  const ajp = node.type === 'ajp';
+  const secure = node.type === 'https' || node.type === 'wss';
+  const request = ajp
+    ? CPING
+    : Buffer.from(`OPTIONS * HTTP/1.1\r\nHost: ${node.host}:${node.port}\r\nUser-Agent: mcmp-edge (internal mod_cluster connection)\r\nConnection: close\r\n\r\n`, 'latin1');
+
+  return new Promise<boolean>((resolve) => {
+    let settled = false;
+    let received = Buffer.alloc(0);
+    const socket: net.Socket = secure
+      ? tls.connect({ host, port: node.port, rejectUnauthorized: false, servername: net.isIP(host) === 0 ? host : undefined })
+      : net.connect({ host, port: node.port });
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      if (!ajp) return finish(true);
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= CPONG.length) finish(received.subarray(0, CPONG.length).equals(CPONG));
+    });
+    socket.once('end', () => finish(false));
+    socket.once('close', () => finish(false));
+    socket.once('error', () => finish(false));
+  });
+}

@@ -1,0 +1,75 @@
+// STATUS (MCMP.md §2.4, §5.8): the node's load report. The node is probed
+// first (except for Load -1) and the load applies only when the probe passes.
+import { FIELD_MAX } from '../../config/directives';
+import type { McmpPair } from '../body';
+import { McmpError } from '../errors';
+import { byteLength } from '../fields';
+import type { CommandContext, CommandResult } from './command';
+
+/** Load absent: "probe only" (C's internal -2). */
+const PROBE_ONLY = undefined;
+
+export interface StatusMessage {
+  readonly route: string;
+  readonly load: number | undefined;
+}
+
+/** `50abc` reads as 50; no leading number, or outside -1..100, is ELOADBAD. */
+export function parseLoad(value: string): number {
+  const m = /^[ \t]*([+-]?\d+)/.exec(value);
+  const load = m === null ? NaN : Number(m[1]);
+  if (!(load >= -1 && load <= 100)) throw new McmpError('ELOADBAD');
+  return load;
+}
+
+export function parseStatus(pairs: readonly McmpPair[]): StatusMessage {
+  let route = '';
+  let load: number | undefined = PROBE_ONLY;
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    // STATUS checks the name first: an empty body is `Invalid field ""`.
+    if (key !== 'jvmroute' && key !== 'load') throw new McmpError('SBADFLD', name);
+    if (value === undefined) throw new McmpError('SMESPAR');
+    if (key === 'jvmroute') {
+      if (byteLength(value) > FIELD_MAX.jvmRoute) throw new McmpError('SROUBIG');
+      route = value;
+    } else {
+      load = parseLoad(value);
+    }
+  }
+  if (route === '') throw new McmpError('ENOROUTE');
+  return { route, load };
+}
+
+export async function statusCommand(ctx: CommandContext, pairs: readonly McmpPair[]): Promise<CommandResult> {
+  const { state } = ctx;
+  const { route, load } = parseStatus(pairs);
+  const node = state.findNode(route);
+  if (node === undefined) throw new McmpError('MNODERD', route);
+  const book = state.bookkeeping(node.id);
+  book.lastStatusAt = state.now();
+  book.silenceReported = false;
+  const generation = book.generation;
+
+  let ok: boolean;
+  if (node.removed) {
+    ok = false;
+  } else if (load === -1) {
+    // No probe: the node says its connector is down.
+    state.counters.applyLoad(node.id, -1, Math.floor(state.now() / 1000));
+    ok = true;
+  } else {
+    const probed = await ctx.prober.probe(node);
+    // The slot may have changed hands while the probe ran; then nothing is applied.
+    const still = state.node(node.id);
+    const current = still !== undefined && still.route === route && !still.removed && state.bookkeeping(node.id).generation === generation;
+    ok = probed && current;
+    if (current) {
+      const nowSeconds = Math.floor(state.now() / 1000);
+      if (!probed) state.counters.markError(node.id, nowSeconds);
+      else if (load !== PROBE_ONLY) state.counters.applyLoad(node.id, load, nowSeconds);
+    }
+  }
+  const verdict = ok ? 'OK' : 'NOTOK';
+  return { body: `Type=STATUS-RSP&JVMRoute=${route}&State=${verdict}&id=${ctx.startId}\n`, route, result: `Load=${load ?? 'none'} State=${verdict}` };
+}
