@@ -1,0 +1,59 @@
+// mcmp-edge started through its command line (the contract in the bench
+// brief), with the backend registered over real MCMP before any traffic.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { McmpConnection, registerNode } from '../mcmp';
+import { freePort, LOOPBACK, waitForPort } from '../net';
+import { launchProxy } from './launch';
+import type { RunningTarget, TargetContext, TargetSpec } from './types';
+
+export const EDGE_CLI = path.resolve(__dirname, '../../../src/cli.js');
+
+/**
+ * Settings the bench passes by default. The backend is uWebSockets.js, whose
+ * parser drops `OPTIONS *` without an answer, so the STATUS probe would mark
+ * it in error; a Tomcat answers it. `--edge-set EnableOptions=On` restores it.
+ */
+export const DEFAULT_EDGE_SETS: readonly string[] = ['EnableOptions=Off'];
+
+export function mcmpEdgeLabel(threads: number): string {
+  return `mcmp-edge ${threads}t`;
+}
+
+export function mcmpEdgeTarget(threads: number, sets: readonly string[]): TargetSpec {
+  const label = mcmpEdgeLabel(threads);
+  return {
+    kind: 'mcmp-edge',
+    label,
+    unavailable: () => (existsSync(EDGE_CLI) ? undefined : `${EDGE_CLI} not found: the proxy is not built (npx tsc -p .)`),
+    async start(ctx: TargetContext): Promise<RunningTarget> {
+      const port = await freePort();
+      const managerPort = await freePort();
+      const args = [
+        EDGE_CLI,
+        '--listen', `${LOOPBACK}:${port}`,
+        '--manager', `${LOOPBACK}:${managerPort}`,
+        '--threads', String(threads),
+        '--log-level', 'warn',
+        ...sets.flatMap((s) => ['--set', s]),
+      ];
+      return launchProxy({
+        label,
+        kind: 'mcmp-edge',
+        command: process.execPath,
+        args,
+        port,
+        managerPort,
+        async afterListen() {
+          if (!(await waitForPort(managerPort, 10_000))) throw new Error(`MCMP port ${managerPort} not listening`);
+          const mcmp = await McmpConnection.open(managerPort);
+          try {
+            await registerNode(mcmp, { route: 'node1', port: ctx.backendPort, contexts: ['/'] });
+          } finally {
+            mcmp.close();
+          }
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Plain-text tables for the terminal (and for pasting into a report).
+import type { ManagementResult } from '../e2e/management';
+import type { ScenarioResult } from '../e2e/scenarios';
+import type { MicroRow } from '../micro/harness';
+import { ratiosFor, referenceEdge } from './ratios';
+
+function cell(v: number | null | undefined, digits: number): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
+}
+
+/** `align` has one letter per column, l or r; columns past its end are right-aligned. */
+export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align = 'l'): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    r.map((c, i) => ((align[i] ?? 'r') === 'r' ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function scenarioTable(r: ScenarioResult): string {
+  const edge = referenceEdge(r);
+  const header = ['target', 'req/s', 'x direct', `x ${edge?.label ?? 'edge'}`, 'p50 ms', 'p99 ms', 'CPU us/req', 'CPU x edge', 'backend us/req', 'peak RSS MiB', 'errors'];
+  const rows = r.targets.map((t) => {
+    const q = ratiosFor(r, t);
+    const errs = t.failure !== undefined ? 'FAILED' : t.errors + t.non2xx > 0 ? `${t.errors}+${t.non2xx}` : '0';
+    return [t.label, cell(t.rps, 0), cell(q.rpsVsDirect, 2), cell(q.rpsVsEdge, 2), cell(t.p50Ms, 2), cell(t.p99Ms, 2), cell(t.cpuUsPerReq, 1), cell(q.cpuVsEdge, 2), cell(t.backendCpuUsPerReq, 1), cell(t.peakRssMiB, 0), errs];
+  });
+  return `${r.name}\n${renderTable(header, rows)}`;
+}
+
+export function microTable(rows: readonly MicroRow[]): string {
+  return renderTable(
+    ['suite', 'case', 'ops/s', '± %', 'ns/op'],
+    rows.map((r) => [r.suite, r.name, r.error !== undefined ? `ERROR ${r.error}` : cell(r.opsPerSec, 0), cell(r.rmePercent, 1), cell(r.nsPerOp, 0)]),
+    'll',
+  );
+}
+
+export function managementTable(m: ManagementResult): string {
+  const lines = [`management plane of ${m.target} under client traffic`];
+  lines.push(
+    renderTable(
+      ['measure', 'value', 'detail'],
+      [
+        ...m.status.map((s) => [`STATUS msg/s, ${s.connections} connection${s.connections === 1 ? '' : 's'}`, cell(s.perSecond, 0), `${s.messages} in ${s.seconds.toFixed(1)} s, ${s.failures} failures${s.underLoad ? '' : ', traffic had ended'}`]),
+        ...(m.routeChange !== undefined
+          ? [
+              ['ENABLE-APP reply -> routed, median us', cell(m.routeChange.medianUs, 0), `${m.routeChange.samples} samples, ${m.routeChange.missed} missed`],
+              ['ENABLE-APP reply -> routed, p90 us', cell(m.routeChange.p90Us, 0), ''],
+              ['ENABLE-APP reply -> routed, max us', cell(m.routeChange.maxUs, 0), `at most ${m.routeChange.maxRequests} request(s) until routed`],
+            ]
+          : []),
+        ...(m.traffic !== undefined ? [['client traffic meanwhile, req/s', cell(m.traffic.rps, 0), `100 B keep-alive, p99 ${cell(m.traffic.p99Ms, 2)} ms`]] : []),
+      ],
+      'lrl',
+    ),
+  );
+  for (const e of m.errors) lines.push(`error: ${e}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,286 @@
+// `npm run bench`: micro benchmarks of the hot paths, then mcmp-edge against
+// the backend served directly and against the peer proxies that are
+// installed, then the management plane under load. Writes a terminal table,
+// bench/results/<timestamp>.json (+ latest.json) and latest.svg.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BenchArgsError, parseBenchArgs, scenarioList, USAGE, type BenchOptions, type PeerName } from './args';
+import { startBackend, type BackendProcess } from './e2e/backend-process';
+import { findExecutable } from './e2e/executables';
+import { pickLoadGenerator, type LoadGenerator } from './e2e/load';
+import { measureManagement, type ManagementResult } from './e2e/management';
+import { setClockTicks, stopAll } from './e2e/proc';
+import { runScenario, warmUp, type ScenarioResult } from './e2e/scenarios';
+import { directTarget } from './e2e/targets/direct';
+import { haproxyTarget } from './e2e/targets/haproxy';
+import { httpdTarget } from './e2e/targets/httpd';
+import { DEFAULT_EDGE_SETS, mcmpEdgeTarget } from './e2e/targets/mcmp-edge';
+import { nginxTarget } from './e2e/targets/nginx';
+import type { RunningTarget, TargetSpec } from './e2e/targets/types';
+import { runSuites, type MicroRow } from './micro/harness';
+import { MICRO_SUITES } from './micro/suites';
+import { ratiosFor } from './report/ratios';
+import { resultsSvg } from './report/svg';
+import { managementTable, microTable, scenarioTable } from './report/table';
+
+const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+interface Skipped {
+  readonly target: string;
+  readonly reason: string;
+}
+
+interface BenchReport {
+  readonly schema: 1;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly machine: { cpus: number; cpuModel: string; memoryMiB: number; kernel: string; node: string };
+  readonly options: Omit<BenchOptions, 'parts'> & { parts: string[] };
+  readonly loadTool: string | undefined;
+  readonly versions: Record<string, string>;
+  readonly skipped: readonly Skipped[];
+  readonly micro: readonly MicroRow[];
+  readonly scenarios: ReadonlyArray<ScenarioResult & { ratios: Record<string, ReturnType<typeof ratiosFor>> }>;
+  readonly management: ManagementResult | undefined;
+  readonly failures: readonly string[];
+}
+
+/** First line a tool prints for its version flag (some print it on stderr). */
+function versionOf(bin: string | undefined, args: string[]): string | undefined {
+  if (bin === undefined) return undefined;
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 5000 });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  return text.length > 0 ? text.split('\n')[0]?.trim() : undefined;
+}
+
+function collectVersions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.version };
+  const add = (name: string, value: string | undefined): void => {
+    if (value !== undefined) v[name] = value;
+  };
+  add('nginx', versionOf(findExecutable('nginx'), ['-v']));
+  add('haproxy', versionOf(findExecutable('haproxy'), ['-v']));
+  add('httpd', versionOf(findExecutable('apache2') ?? findExecutable('httpd'), ['-v']));
+  add('wrk', versionOf(findExecutable('wrk'), ['--version']));
+  return v;
+}
+
+function clockTicks(): void {
+  try {
+    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim());
+    if (Number.isFinite(hz) && hz > 0) setClockTicks(hz);
+  } catch {
+    // 100 is the Linux value everywhere that matters.
+  }
+}
+
+function peerSpec(p: PeerName): TargetSpec {
+  switch (p) {
+    case 'nginx':
+      return nginxTarget();
+    case 'haproxy':
+      return haproxyTarget();
+    case 'httpd':
+      return httpdTarget();
+  }
+}
+
+async function startTargets(specs: readonly TargetSpec[], backend: BackendProcess, tmpDir: string, skipped: Skipped[], failures: string[]): Promise<RunningTarget[]> {
+  const running: RunningTarget[] = [];
+  for (const spec of specs) {
+    const why = spec.unavailable();
+    if (why !== undefined) {
+      print(`skipped ${spec.label}: ${why}`);
+      skipped.push({ target: spec.label, reason: why });
+      if (spec.kind === 'mcmp-edge') failures.push(`${spec.label}: ${why}`);
+      continue;
+    }
+    try {
+      const t0 = Date.now();
+      running.push(await spec.start({ backendPort: backend.ports['node1'] as number, tmpDir }));
+      print(`started ${spec.label} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      print(`FAILED to start ${spec.label}: ${msg}`);
+      skipped.push({ target: spec.label, reason: msg.split('\n')[0] as string });
+      if (spec.kind === 'mcmp-edge') failures.push(`${spec.label} did not start: ${msg.split('\n')[0] as string}`);
+    }
+  }
+  return running;
+}
+
+function writeResults(report: BenchReport, outDir: string): string[] {
+  mkdirSync(outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const files = [path.join(outDir, `${stamp}.json`), path.join(outDir, 'latest.json')];
+  for (const f of files) writeFileSync(f, json);
+  if (report.scenarios.length > 0) {
+    const svgFile = path.join(outDir, 'latest.svg');
+    const tool = report.loadTool ?? 'load';
+    writeFileSync(
+      svgFile,
+      resultsSvg(report.scenarios, {
+        title: `mcmp-edge bench, ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+        subtitle: `${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}, ${tool} -c${report.options.connections}, ${report.options.rounds} round(s) x ${report.options.durationSec} s, medians`,
+      }),
+    );
+    files.push(svgFile);
+  }
+  return files;
+}
+
+async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], failures: string[]): Promise<{ scenarios: ScenarioResult[]; management: ManagementResult | undefined }> {
+  const scenarios: ScenarioResult[] = [];
+  let management: ManagementResult | undefined;
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-bench-'));
+  let backend: BackendProcess | undefined;
+  const running: RunningTarget[] = [];
+  try {
+    backend = await startBackend(['node1', 'node2']);
+    print(`backend: uWebSockets.js, 1 thread, pid ${backend.pid}, ports node1=${backend.ports['node1']} node2=${backend.ports['node2']}`);
+    const edgeSets = [...DEFAULT_EDGE_SETS, ...o.edgeSets];
+    const doE2e = o.parts.has('e2e');
+    const threads = doE2e ? o.threads : [Math.max(...o.threads)];
+    const specs: TargetSpec[] = [
+      ...(doE2e ? [directTarget()] : []),
+      ...threads.map((n) => mcmpEdgeTarget(n, edgeSets)),
+      ...(doE2e ? o.peers.map(peerSpec) : []),
+    ];
+    for (const p of ['nginx', 'haproxy', 'httpd'] as const) {
+      if (doE2e && !o.peers.includes(p)) print(`skipped ${p}: not in --peers`);
+    }
+    running.push(...(await startTargets(specs, backend, tmpDir, skipped, failures)));
+    if (doE2e && running.length > 0) {
+      const so = {
+        gen,
+        connections: o.connections,
+        durationSec: o.durationSec,
+        rounds: o.rounds,
+        warmupSec: o.warmupSec,
+        backendPid: backend.pid,
+        print,
+      };
+      print(`\nwarm-up: ${o.warmupSec} s per target`);
+      await warmUp(running, so);
+      for (const sc of scenarioList(o)) {
+        print('');
+        const r = await runScenario(sc, running, so);
+        scenarios.push(r);
+        print(scenarioTable(r));
+        for (const t of r.targets) {
+          if (t.failure !== undefined && t.kind === 'mcmp-edge') failures.push(`${t.label} in ${r.name}: ${t.failure.split('\n')[0] as string}`);
+        }
+      }
+    }
+    if (o.parts.has('management')) {
+      const edges = running.filter((t) => t.kind === 'mcmp-edge');
+      const edge = edges[edges.length - 1];
+      print('');
+      if (edge === undefined) {
+        print('skipped management plane: mcmp-edge is not running');
+      } else {
+        print(`management plane under load (${edge.label})`);
+        management = await measureManagement({
+          edge,
+          gen,
+          node2Port: backend.ports['node2'] as number,
+          statusSeconds: o.statusSeconds,
+          statusConnections: o.statusConnections,
+          routeSamples: o.routeSamples,
+          loadConnections: o.connections,
+          print,
+        });
+        for (const e of management.errors) failures.push(`management: ${e}`);
+      }
+    }
+  } finally {
+    await Promise.all(running.map((t) => t.stop()));
+    await backend?.stop();
+    await stopAll();
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+  return { scenarios, management };
+}
+
+async function main(): Promise<number> {
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof BenchArgsError) {
+      process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) {
+    print(USAGE);
+    return 0;
+  }
+  const startedAt = new Date().toISOString();
+  const t0 = Date.now();
+  clockTicks();
+  const cpus = os.cpus();
+  print(`mcmp-edge bench${o.quick ? ' (quick)' : ''}: ${cpus.length} CPUs, ${cpus[0]?.model ?? '?'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  const skipped: Skipped[] = [];
+  const failures: string[] = [];
+  let micro: MicroRow[] = [];
+  if (o.parts.has('micro')) {
+    print('\nmicro benchmarks (benchmark.js)');
+    if (MICRO_SUITES.length === 0) print('  no micro suites are built yet');
+    micro = runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: 5, print, filter: o.microFilter });
+  }
+  let scenarios: ScenarioResult[] = [];
+  let management: ManagementResult | undefined;
+  let loadTool: string | undefined;
+  if (o.parts.has('e2e') || o.parts.has('management')) {
+    const { gen, note } = pickLoadGenerator(o.load);
+    loadTool = gen.name;
+    print(`\n${note}`);
+    ({ scenarios, management } = await runE2e(o, gen, skipped, failures));
+  }
+  const report: BenchReport = {
+    schema: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? '', memoryMiB: Math.round(os.totalmem() / 1024 / 1024), kernel: os.release(), node: process.version },
+    options: { ...o, parts: [...o.parts] },
+    loadTool,
+    versions: collectVersions(),
+    skipped,
+    micro,
+    scenarios: scenarios.map((r) => ({ ...r, ratios: Object.fromEntries(r.targets.map((t) => [t.label, ratiosFor(r, t)])) })),
+    management,
+    failures,
+  };
+  const files = writeResults(report, o.outDir !== undefined ? path.resolve(o.outDir) : RESULTS_DIR);
+  print(`\n==== summary (${((Date.now() - t0) / 1000).toFixed(0)} s) ====`);
+  if (micro.length > 0) print(`\n${microTable(micro)}`);
+  for (const r of scenarios) print(`\n${scenarioTable(r)}`);
+  if (management !== undefined) print(`\n${managementTable(management)}`);
+  for (const s of skipped) print(`skipped ${s.target}: ${s.reason}`);
+  print(`\nresults: ${files.join(', ')}`);
+  if (failures.length > 0) {
+    print('\nFAILED:');
+    for (const f of failures) print(`  ${f}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);
