@@ -1,0 +1,533 @@
+// One client request through the proxy (ARCHITECTURE.md "Data flow of one
+// client request"): route, dispatch to the chosen node's pool, stream both
+// bodies with backpressure, fail over on connection-level failures (MCMP.md
+// §5.9.1), keep the shared counters right, report the session id (§5.11).
+//
+// The exchange object itself is undici's dispatch handler (PERFORMANCE.md:
+// dispatch() with a plain handler object), so a request costs one object.
+import type { Dispatcher } from 'undici';
+import type { HttpResponse } from 'uWebSockets.js';
+import type { RoutingOptions } from '../router/index';
+import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../router/route';
+import { routeOfSession } from '../router/session';
+import type { ClusterCounters } from '../slots/counters';
+import type { Logger } from '../log';
+import { ClientAbortedError } from './errors';
+import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './headers';
+import { statusLine, writeTextReply } from './replies';
+import type { StreamedRequestBody } from './request-body';
+import { ResponseBodyWriter, type BodyProducer } from './response-body';
+import type { RoutingView } from './routing-view';
+import { sessionIdFromSetCookie, type SessionBatcher } from './sessions';
+import type { LocalResponse, StaticFiles } from './static-files';
+import type { NodeUpstreams } from './upstreams';
+
+/** What an exchange needs from its thread. */
+export interface ExchangeContext {
+  readonly counters: ClusterCounters;
+  readonly routing: RoutingView;
+  readonly routingOptions: RoutingOptions;
+  readonly upstreams: NodeUpstreams;
+  readonly sessions: SessionBatcher | null;
+  readonly staticFiles: StaticFiles | null;
+  readonly logger: Logger;
+  /** Called exactly once per exchange, when it is over. */
+  exchangeDone(): void;
+}
+
+type NodeRoute = Extract<RouteResult, { kind: 'node' }>;
+
+const enum State {
+  /** Waiting for the (small, buffered) request body before routing. */
+  Receiving,
+  /** Waiting for a worker (balancer WaitWorker). */
+  Waiting,
+  /** A request is on its way to a node, or its response is being relayed. */
+  Upstream,
+  /** Served by the proxy itself (static file). */
+  Local,
+  Done,
+}
+
+/** Methods that may be sent again to another node (MCMP.md §5.9.1, RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Connection-level failures: the node is put in error and another one may be tried. */
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+
+function errorCode(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : '';
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer {
+  readonly #ctx: ExchangeContext;
+  readonly #res: HttpResponse;
+  readonly #head: ClientRequestHead;
+  /** Request body: none, complete in memory, or streamed from the client. */
+  #body: Buffer | StreamedRequestBody | null;
+  #state: State = State.Receiving;
+  #clientGone = false;
+
+  // ---- the current attempt ----
+  #route: NodeRoute | null = null;
+  #node = -1;
+  #context = -1;
+  #attemptOpen = false;
+  #tries = 0;
+  #exclude: Set<number> | undefined;
+  #abortUpstream: ((err?: Error) => void) | null = null;
+  #bodyBytesSent = 0;
+  #waitDeadline = 0;
+  #waitTimer: NodeJS.Timeout | null = null;
+  #local: LocalResponse | null = null;
+
+  // ---- the response ----
+  #responseStarted = false;
+  /** The uWS response is over (complete or closed): it must not be touched again. */
+  #clientDone = false;
+  #status = 0;
+  /** Status and headers received, not written to the client yet (they go with the first bytes). */
+  #headPending = false;
+  #statusLine = '';
+  #responseHeaders: Buffer[] = [];
+  #contentLength = -1;
+  #noBody = false;
+  #writer: ResponseBodyWriter | null = null;
+  #resumeUpstream: (() => void) | null = null;
+  #chunk: Buffer | null = null;
+  #chunkAccepted = true;
+  #corkedWrite: (() => void) | null = null;
+  #setSessionId = '';
+  #finished = false;
+
+  constructor(ctx: ExchangeContext, res: HttpResponse, head: ClientRequestHead, body: Buffer | StreamedRequestBody | null) {
+    this.#ctx = ctx;
+    this.#res = res;
+    this.#head = head;
+    this.#body = body;
+  }
+
+  /** The buffered body is complete (or there is none): route and forward. */
+  start(body?: Buffer): void {
+    if (this.#clientGone || this.#state !== State.Receiving) return;
+    if (body !== undefined) this.#body = body;
+    this.#routeAndDispatch();
+  }
+
+  /** uWS onAborted: the client went away (or the proxy closed it). */
+  clientAborted(): void {
+    if (this.#clientGone) return;
+    this.#clientGone = true;
+    this.#releaseBody(true);
+    switch (this.#state) {
+      case State.Receiving:
+        this.#finish();
+        break;
+      case State.Waiting:
+        if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
+        this.#finish();
+        break;
+      case State.Local:
+        this.#local?.abort();
+        break;
+      case State.Upstream:
+        // undici answers with onError; before onConnect there is nothing to abort yet.
+        if (this.#abortUpstream !== null) this.#abortUpstream(new ClientAbortedError());
+        break;
+      case State.Done:
+        break;
+    }
+  }
+
+  /** Something threw while this exchange was handled: 500 if nothing was sent yet, else close. */
+  internalError(): void {
+    if (this.#finished) return;
+    const abort = this.#state === State.Upstream ? this.#abortUpstream : null;
+    if (!this.#clientGone && !this.#clientDone) {
+      if (this.#responseStarted && !this.#headPending) {
+        this.#state = State.Done;
+        this.#clientDone = true;
+        this.#releaseBody(true);
+        this.#res.cork(() => this.#res.close());
+      } else {
+        this.#state = State.Done;
+        this.#clientDone = true;
+        this.#releaseBody(false);
+        this.#res.cork(() => writeTextReply(this.#res, 500));
+      }
+    }
+    this.#finish();
+    if (abort !== null) abort(new Error('internal error while forwarding'));
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  #routeAndDispatch(): void {
+    const ctx = this.#ctx;
+    const result = routeRequest(ctx.routing.current(), ctx.counters, this.#head, nowSeconds(), this.#exclude);
+    switch (result.kind) {
+      case 'node':
+        this.#dispatch(result);
+        return;
+      case 'status':
+        if (result.waitWorkerUs > 0) {
+          this.#waitForWorker(result.status, result.waitWorkerUs);
+          return;
+        }
+        this.#reply(result.status);
+        return;
+      case 'unmapped':
+        this.#serveUnmapped();
+        return;
+    }
+  }
+
+  /** MCMP.md §5.6 step 3: sleep WaitWorker/100 and route again, up to WaitWorker in total. */
+  #waitForWorker(status: number, waitWorkerUs: number): void {
+    const now = Date.now();
+    if (this.#state !== State.Waiting) {
+      this.#state = State.Waiting;
+      this.#waitDeadline = now + waitWorkerUs / 1000;
+    }
+    if (now >= this.#waitDeadline) {
+      this.#reply(status);
+      return;
+    }
+    const step = Math.max(1, Math.min(waitWorkerUs / 100_000, this.#waitDeadline - now));
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      if (!this.#clientGone) this.#routeAndDispatch();
+    }, step);
+  }
+
+  #serveUnmapped(): void {
+    const files = this.#ctx.staticFiles;
+    if (files === null) {
+      this.#reply(this.#ctx.routingOptions.responseStatusCodeOnNoContext);
+      return;
+    }
+    this.#state = State.Local;
+    this.#releaseBody(false);
+    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, () => this.#finish());
+  }
+
+  #dispatch(route: NodeRoute): void {
+    const ctx = this.#ctx;
+    const node = route.node;
+    const pool = ctx.upstreams.pool(node);
+    if (pool === null) {
+      // An ajp node: this forwarder speaks HTTP/1.1 only; the choice is not a real use of the node.
+      ctx.counters.undoElected(node.id);
+      ctx.logger.warn({ node: node.route, type: node.type }, 'node type not supported by the forwarder');
+      this.#reply(502);
+      return;
+    }
+    this.#state = State.Upstream;
+    this.#route = route;
+    this.#node = node.id;
+    this.#context = route.contextId;
+    this.#tries++;
+    this.#attemptOpen = true;
+    this.#abortUpstream = null;
+    this.#bodyBytesSent = 0;
+    ctx.counters.beginRequest(node.id, route.contextId);
+
+    const head = this.#head;
+    let path = head.url;
+    if (head.cookieIndex >= 0) head.headers[head.cookieIndex] = head.cookie;
+    if (route.stripSession && route.stickyName !== '') {
+      // §5.9.6 remove-on-failover: the node must not see the other node's session.
+      path = stripSessionFromUrl(path, route.stickyName);
+      if (head.cookieIndex >= 0) head.headers[head.cookieIndex] = stripSessionFromCookie(head.cookie, route.stickyName);
+    }
+    const body = this.#body;
+    pool.dispatch(
+      {
+        path,
+        method: head.method as Dispatcher.HttpMethod,
+        headers: head.headers,
+        body: body === null || Buffer.isBuffer(body) ? body : body.openReader(),
+      },
+      this,
+    );
+  }
+
+  // ------------------------------------------------------- undici handler
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.#clientGone) abort(new ClientAbortedError());
+  }
+
+  onBodySent(chunk: Buffer | number): void {
+    const n = typeof chunk === 'number' ? chunk : chunk.length;
+    this.#bodyBytesSent += n;
+    this.#ctx.counters.addTransferred(this.#node, n);
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx interim responses (103 Early Hints, ...) are not relayed.
+    if (statusCode < 200 || this.#clientGone) return true;
+    this.#responseStarted = true;
+    this.#resumeUpstream = resume;
+    this.#readResponseHead(statusCode, headers, statusText);
+    this.#noBody = statusCode === 204 || statusCode === 304 || this.#head.method === 'HEAD';
+    this.#headPending = true;
+    if (!this.#noBody) {
+      this.#writer = new ResponseBodyWriter(this.#res, this.#contentLength, this);
+      // Bytes that arrive in the same read as the head go out with it, in one
+      // write; only a head whose body is slow to come is flushed on its own.
+      process.nextTick(ProxyExchange.#flushHead, this);
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#clientGone || this.#clientDone || this.#state !== State.Upstream) return true;
+    this.#ctx.counters.addRead(this.#node, chunk.length);
+    this.#chunk = chunk;
+    this.#res.cork((this.#corkedWrite ??= () => this.#writeChunk()));
+    this.#chunk = null;
+    if (this.#writer?.done === true) this.#clientSideDone();
+    return this.#chunkAccepted;
+  }
+
+  onComplete(): void {
+    if (this.#state !== State.Upstream) return;
+    if (!this.#clientGone && !this.#clientDone) {
+      this.#releaseBody(false);
+      const res = this.#res;
+      res.cork(() => {
+        if (this.#noBody) {
+          this.#writeHead();
+          // HEAD and 304 announce the length of the body they do not carry; 204 has none.
+          if (this.#contentLength >= 0 && this.#status !== 204) res.writeHeader('Content-Length', String(this.#contentLength));
+          res.endWithoutBody();
+          return;
+        }
+        if (this.#headPending) this.#writeHead();
+        this.#writer?.end();
+      });
+      this.#clientDone = true;
+    }
+    if (!this.#clientGone) this.#reportSession();
+    this.#finish();
+  }
+
+  onError(err: Error): void {
+    if (this.#state !== State.Upstream) return;
+    if (this.#clientGone || this.#clientDone) {
+      this.#finish();
+      return;
+    }
+    const code = errorCode(err);
+    if (!this.#responseStarted) {
+      this.#failBeforeResponse(err, code);
+      return;
+    }
+    // The response had started: if nothing reached the client yet it can still
+    // get a clean 502; otherwise the connection is closed, so that a short body
+    // is never taken for a whole one.
+    this.#ctx.logger.debug({ err, node: this.#route?.node.route }, 'node failed during the response');
+    if (this.#headPending) {
+      this.#reply(code === 'UND_ERR_BODY_TIMEOUT' ? 504 : 502);
+      return;
+    }
+    this.#state = State.Done;
+    this.#clientDone = true;
+    this.#releaseBody(true);
+    this.#res.cork(() => this.#res.close());
+    this.#finish();
+  }
+
+  /** uWS drained the response: let undici read from the node again. */
+  drained(): void {
+    if (this.#writer?.done === true) this.#clientSideDone();
+    const resume = this.#resumeUpstream;
+    if (resume !== null && !this.#clientGone) resume();
+  }
+
+  // --------------------------------------------------------------- helpers
+
+  #failBeforeResponse(err: Error, code: string): void {
+    const ctx = this.#ctx;
+    const node = this.#node;
+    if (CONNECTION_FAILURES.has(code)) {
+      // §5.9.1: the node is in error; the attempt's counters are undone.
+      ctx.counters.markError(node, nowSeconds());
+      ctx.counters.undoElected(node);
+      this.#closeAttempt();
+      const route = this.#route as NodeRoute;
+      const body = this.#body;
+      const replayable = body === null || Buffer.isBuffer(body) ? this.#bodyBytesSent === 0 : body.replayable;
+      if (this.#tries <= route.balancer.maxAttempts && replayable && IDEMPOTENT.has(this.#head.method)) {
+        ctx.logger.debug({ code, node: route.node.route, tries: this.#tries }, 'node connection failed, trying another node');
+        (this.#exclude ??= new Set()).add(node);
+        this.#routeAndDispatch();
+        return;
+      }
+      ctx.logger.debug({ code, node: route.node.route }, 'node connection failed');
+      this.#reply(503);
+      return;
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      this.#reply(504);
+      return;
+    }
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+      this.#reply(400);
+      return;
+    }
+    ctx.logger.debug({ err, node: this.#route?.node.route }, 'node request failed');
+    this.#reply(502);
+  }
+
+  /** Keeps only what the client may see, notes Content-Length and the session cookie. */
+  #readResponseHead(statusCode: number, raw: Buffer[], statusText: string): void {
+    const out = this.#responseHeaders;
+    const cookieName = this.#ctx.sessions !== null ? (this.#route?.balancer.stickySessionCookie ?? '') : '';
+    const named: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i] as Buffer;
+      const value = raw[i + 1] as Buffer;
+      switch (responseHeaderKind(name)) {
+        case ResponseHeader.Forward:
+          out.push(name, value);
+          break;
+        case ResponseHeader.SetCookie:
+          out.push(name, value);
+          if (cookieName !== '' && this.#setSessionId === '') {
+            this.#setSessionId = sessionIdFromSetCookie(value.toString('latin1'), cookieName);
+          }
+          break;
+        case ResponseHeader.ContentLength:
+          this.#contentLength = Number(value.toString('latin1'));
+          break;
+        case ResponseHeader.Connection: {
+          for (const token of connectionTokens(value.toString('latin1'))) named.push(token);
+          break;
+        }
+        case ResponseHeader.Drop:
+          break;
+      }
+    }
+    if (named.length > 0) {
+      const drop = new Set(named);
+      const kept: Buffer[] = [];
+      for (let i = 0; i + 1 < out.length; i += 2) {
+        if (!drop.has((out[i] as Buffer).toString('latin1').toLowerCase())) kept.push(out[i] as Buffer, out[i + 1] as Buffer);
+      }
+      this.#responseHeaders = kept;
+    }
+    this.#status = statusCode;
+    this.#statusLine = statusLine(statusCode, statusText);
+  }
+
+  /** Inside cork: status line and headers. */
+  #writeHead(): void {
+    this.#headPending = false;
+    const res = this.#res;
+    res.writeStatus(this.#statusLine);
+    const h = this.#responseHeaders;
+    for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
+  }
+
+  /** Inside cork (from onData). */
+  #writeChunk(): void {
+    if (this.#headPending) this.#writeHead();
+    this.#chunkAccepted = (this.#writer as ResponseBodyWriter).write(this.#chunk as Buffer);
+  }
+
+  /** From process.nextTick after onHeaders: no body byte came with the head. */
+  static #flushHead(this: void, exchange: ProxyExchange): void {
+    if (!exchange.#headPending || exchange.#clientGone || exchange.#clientDone || exchange.#state !== State.Upstream) return;
+    const writer = exchange.#writer as ResponseBodyWriter;
+    exchange.#res.cork(() => {
+      exchange.#writeHead();
+      writer.startKnownLength();
+    });
+    if (writer.done) exchange.#clientSideDone();
+  }
+
+  /**
+   * uWS ended the response (the announced length was reached), possibly
+   * before undici said complete; the response object is dead from here on.
+   */
+  #clientSideDone(): void {
+    if (this.#clientDone) return;
+    this.#clientDone = true;
+    this.#releaseBody(true);
+  }
+
+  #reportSession(): void {
+    const sessions = this.#ctx.sessions;
+    const route = this.#route;
+    if (sessions === null || route === null) return;
+    const requestId = route.sessionId;
+    const setId = this.#setSessionId;
+    if (setId !== '') {
+      sessions.add(setId, routeOfSession(setId), requestId !== '' && requestId !== setId ? requestId : undefined);
+    } else if (requestId !== '') {
+      sessions.add(requestId, route.sessionRoute !== '' ? route.sessionRoute : routeOfSession(requestId));
+    }
+  }
+
+  /** A reply written by the proxy; ends the exchange. */
+  #reply(status: number): void {
+    if (this.#clientGone || this.#clientDone || this.#state === State.Done) {
+      this.#finish();
+      return;
+    }
+    this.#state = State.Done;
+    this.#clientDone = true;
+    this.#releaseBody(false);
+    const res = this.#res;
+    res.cork(() => writeTextReply(res, status));
+    this.#finish();
+  }
+
+  #releaseBody(dead: boolean): void {
+    const body = this.#body;
+    if (body === null || Buffer.isBuffer(body)) return;
+    if (dead) body.detachDead();
+    else body.detach();
+  }
+
+  #closeAttempt(): void {
+    if (!this.#attemptOpen) return;
+    this.#attemptOpen = false;
+    this.#ctx.counters.endRequest(this.#node, this.#context);
+  }
+
+  #finish(): void {
+    this.#closeAttempt();
+    if (this.#waitTimer !== null) {
+      clearTimeout(this.#waitTimer);
+      this.#waitTimer = null;
+    }
+    this.#state = State.Done;
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#ctx.exchangeDone();
+  }
+}

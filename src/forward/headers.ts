@@ -1,0 +1,184 @@
+// Header handling between the client and a node (RFC 9110 §7.6.1): the
+// hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
+// who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
+import type { HttpRequest } from 'uWebSockets.js';
+
+/** What the forwarding path needs from one client request head (uWS's HttpRequest dies with the handler). */
+export class ClientRequestHead {
+  /** As received (case kept): undici and the node see the same method. */
+  method = '';
+  /** Path as received, with `;params` and `?query`. */
+  url = '';
+  /** Host header value ('' when absent). */
+  host = '';
+  /** Cookie header value ('' when absent; several Cookie headers joined with '; '). */
+  cookie = '';
+  /** Content-Length of the request body, -1 when absent. */
+  contentLength = -1;
+  /** Transfer-Encoding: chunked (the body length is unknown). */
+  chunked = false;
+  /** Headers for the node as [name, value, ...], hop-by-hop removed and X-Forwarded-* added. */
+  readonly headers: string[] = [];
+  /** Index of the Cookie value in `headers`, -1 when there is none. */
+  cookieIndex = -1;
+  /** X-Forwarded-For / -Host received from the client, appended to. */
+  forwardedFor = '';
+  forwardedHost = '';
+  /** Values of Connection headers: the hop-by-hop headers the client named. */
+  connection = '';
+
+  get hasBody(): boolean {
+    return this.contentLength > 0 || this.chunked;
+  }
+}
+
+// uWS calls forEach's callback once per header; a module-level target and
+// callback avoid allocating a closure per request.
+let target: ClientRequestHead | undefined;
+
+function collect(name: string, value: string): void {
+  const head = target as ClientRequestHead;
+  switch (name) {
+    case 'host':
+      head.host = value;
+      break;
+    case 'cookie':
+      if (head.cookieIndex >= 0) {
+        head.cookie = `${head.cookie}; ${value}`;
+        head.headers[head.cookieIndex] = head.cookie;
+        return;
+      }
+      head.cookie = value;
+      head.cookieIndex = head.headers.length + 1;
+      break;
+    case 'content-length':
+      head.contentLength = Number(value);
+      break;
+    case 'transfer-encoding':
+      // Only the last coding frames the message; uWS accepts chunked only.
+      head.chunked = /chunked\s*$/i.test(value);
+      return;
+    case 'connection':
+      head.connection = head.connection === '' ? value : `${head.connection},${value}`;
+      return;
+    case 'x-forwarded-for':
+      head.forwardedFor = head.forwardedFor === '' ? value : `${head.forwardedFor}, ${value}`;
+      return;
+    case 'x-forwarded-host':
+      head.forwardedHost = head.forwardedHost === '' ? value : `${head.forwardedHost}, ${value}`;
+      return;
+    case 'keep-alive':
+    case 'te':
+    case 'trailer':
+    case 'upgrade':
+    // uWS answered `Expect: 100-continue` itself; undici refuses the header.
+    case 'expect':
+    // Set by this proxy, never trusted from the client.
+    case 'x-forwarded-proto':
+      return;
+    default:
+      if (name.charCodeAt(0) === 112 /* p */ && name.startsWith('proxy-')) return;
+  }
+  head.headers.push(name, value);
+}
+
+/**
+ * Reads the request head from uWS (valid only inside the route handler) and
+ * builds the header list for the node. `clientAddress` is the text form uWS
+ * gives (no syscall); `proto` is the scheme the client used.
+ */
+export function readRequestHead(req: HttpRequest, url: string, clientAddress: string, proto: string): ClientRequestHead {
+  const head = new ClientRequestHead();
+  head.method = req.getCaseSensitiveMethod();
+  head.url = url;
+  target = head;
+  req.forEach(collect);
+  target = undefined;
+  if (head.connection !== '') dropConnectionTokens(head);
+  const h = head.headers;
+  h.push('x-forwarded-for', head.forwardedFor === '' ? clientAddress : `${head.forwardedFor}, ${clientAddress}`);
+  h.push('x-forwarded-proto', proto);
+  if (head.host !== '') h.push('x-forwarded-host', head.forwardedHost === '' ? head.host : `${head.forwardedHost}, ${head.host}`);
+  return head;
+}
+
+/** Removes the headers the client's Connection header names (rare: most clients send only close/keep-alive). */
+function dropConnectionTokens(head: ClientRequestHead): void {
+  const named = new Set<string>();
+  for (const token of head.connection.split(',')) {
+    const t = token.trim().toLowerCase();
+    // Host is what routes the request; a client cannot make it hop-by-hop.
+    if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'host') named.add(t);
+  }
+  if (named.size === 0) return;
+  const h = head.headers;
+  let out = 0;
+  head.cookieIndex = -1;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i] as string;
+    if (named.has(name)) continue;
+    if (name === 'cookie') head.cookieIndex = out + 1;
+    h[out] = name;
+    h[out + 1] = h[i + 1] as string;
+    out += 2;
+  }
+  h.length = out;
+  if (head.cookieIndex < 0) head.cookie = '';
+  if (named.has('x-forwarded-for')) head.forwardedFor = '';
+  if (named.has('x-forwarded-host')) head.forwardedHost = '';
+}
+
+/** How a response header from a node is treated. */
+export const enum ResponseHeader {
+  Forward = 0,
+  /** Hop-by-hop, or written by uWS itself (Date, framing). */
+  Drop = 1,
+  ContentLength = 2,
+  /** Dropped, and the headers it names are dropped too. */
+  Connection = 3,
+  /** Forwarded, and read for the session-id table. */
+  SetCookie = 4,
+}
+
+/** Compares a header name (any case) with a lower-case ASCII literal without making a string. */
+function nameIs(name: Buffer, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    // |0x20 folds A-Z to a-z; header names never hold the bytes it would confuse.
+    if (((name[i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Classifies a response header name as undici hands it over (a Buffer, case as sent). */
+export function responseHeaderKind(name: Buffer): ResponseHeader {
+  switch (name.length) {
+    case 2:
+      return nameIs(name, 'te') ? ResponseHeader.Drop : ResponseHeader.Forward;
+    case 4:
+      // uWS always writes its own Date; two Date headers would be invalid.
+      return nameIs(name, 'date') ? ResponseHeader.Drop : ResponseHeader.Forward;
+    case 7:
+      return nameIs(name, 'trailer') || nameIs(name, 'upgrade') ? ResponseHeader.Drop : ResponseHeader.Forward;
+    case 10:
+      if (nameIs(name, 'set-cookie')) return ResponseHeader.SetCookie;
+      if (nameIs(name, 'connection')) return ResponseHeader.Connection;
+      return nameIs(name, 'keep-alive') ? ResponseHeader.Drop : ResponseHeader.Forward;
+    case 14:
+      return nameIs(name, 'content-length') ? ResponseHeader.ContentLength : ResponseHeader.Forward;
+    case 17:
+      return nameIs(name, 'transfer-encoding') ? ResponseHeader.Drop : ResponseHeader.Forward;
+  }
+  if (name.length > 6 && ((name[0] as number) | 0x20) === 112 && nameIs(name.subarray(0, 6), 'proxy-')) return ResponseHeader.Drop;
+  return ResponseHeader.Forward;
+}
+
+/** The lower-case header names a Connection header value lists (close/keep-alive excluded). */
+export function connectionTokens(value: string): string[] {
+  const names: string[] = [];
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') names.push(t);
+  }
+  return names;
+}

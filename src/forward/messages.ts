@@ -1,0 +1,51 @@
+// What crosses the boundary between the ForwardingPool (primary) and its
+// forwarding threads. The task object is structured-cloned by piscina: the two
+// SharedArrayBuffers are shared, not copied, and the MessagePort is transferred.
+import type { MessagePort } from 'node:worker_threads';
+import type { RoutingOptions } from '../router/index';
+import type { TableSizes } from '../slots/types';
+
+/** The long-lived task one forwarding thread runs. */
+export interface ThreadTask {
+  /** Slot of the thread in the pool, 0..threads-1 (stable across replacements). */
+  readonly index: number;
+  readonly listenHost: string;
+  /** Never 0: the pool resolves an ephemeral port first (uWS only shares a port it was given). */
+  readonly listenPort: number;
+  readonly tablesBuffer: SharedArrayBuffer;
+  readonly countersBuffer: SharedArrayBuffer;
+  readonly sizes: TableSizes;
+  readonly routing: RoutingOptions;
+  readonly docroot: string | undefined;
+  readonly drainTimeoutMs: number;
+  readonly logLevel: string;
+  readonly maxSessionId: number;
+  readonly control: MessagePort;
+}
+
+/** Primary → thread. */
+export type ThreadCommand =
+  | { readonly type: 'stop' }
+  /** Fault injection: die by an uncaught exception or by process.exit(). */
+  | { readonly type: 'crash'; readonly how: 'throw' | 'exit' };
+
+/** Thread → primary. */
+export type ThreadEvent =
+  | { readonly type: 'listening'; readonly index: number; readonly port: number }
+  /** A msgpackr-packed SessionReport[]. */
+  | { readonly type: 'sessions'; readonly batch: Uint8Array };
+
+/** One session id seen in a response (MCMP.md §5.11), for the session-id table. */
+export interface SessionReport {
+  sessionId: string;
+  route: string;
+  /** The id the request carried when the response set a different one (D9: delete it). */
+  oldSessionId?: string;
+}
+
+/** What the task resolves with once the thread stopped cleanly. */
+export interface ThreadResult {
+  readonly index: number;
+  /** Requests that were still running when the drain timeout expired and were cut. */
+  readonly cut: number;
+}

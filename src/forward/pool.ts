@@ -1,0 +1,289 @@
+// The data plane seen from the primary: N forwarding threads run by piscina,
+// each a long-lived task serving the same port. A thread that dies is
+// replaced (piscina starts a new worker, the pool re-submits its task); the
+// tables live in SharedArrayBuffers owned by the primary, so nothing is lost.
+import net from 'node:net';
+import path from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Logger } from '../log';
+import type { RoutingOptions } from '../router/index';
+import type { TableSizes } from '../slots/types';
+import { ForwardingStateError, ListenError } from './errors';
+import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
+import { decodeSessionBatch } from './sessions';
+
+export interface ForwardingOptions {
+  listenHost: string;
+  /** 0 = ephemeral: the first thread binds, the others reuse the port it got. */
+  listenPort: number;
+  threads: number;
+  tablesBuffer: SharedArrayBuffer;
+  countersBuffer: SharedArrayBuffer;
+  sizes: TableSizes;
+  routing: RoutingOptions;
+  docroot?: string;
+  drainTimeoutMs: number;
+  logLevel: string;
+  /** > 0: report session ids to the primary. */
+  maxSessionId: number;
+}
+
+export type SessionListener = (batch: Array<{ sessionId: string; route: string; oldSessionId?: string }>) => void;
+
+/** Tries to find a free ephemeral port before the first thread takes it (a race with other processes is retried). */
+const EPHEMERAL_PORT_TRIES = 5;
+/** A thread that keeps dying is restarted at most this often. */
+const RESTART_BACKOFF_MAX_MS = 1000;
+/** Deaths closer together than this count as a crash loop. */
+const CRASH_LOOP_WINDOW_MS = 10_000;
+/** Time allowed on top of drainTimeoutMs for threads to close and return. */
+const STOP_GRACE_MS = 5000;
+
+interface ThreadSlot {
+  readonly index: number;
+  /** The primary's end of the thread's control channel; null between threads. */
+  control: MessagePort | null;
+  task: Promise<void> | null;
+  listening: boolean;
+  deaths: number[];
+  restartTimer: NodeJS.Timeout | null;
+}
+
+type PoolState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class ForwardingPool {
+  readonly threads: number;
+  readonly #opts: ForwardingOptions;
+  readonly #logger: Logger;
+  readonly #slots: ThreadSlot[] = [];
+  readonly #sessionListeners: SessionListener[] = [];
+  #piscina: Piscina<ThreadTask, ThreadResult> | null = null;
+  #state: PoolState = 'new';
+  #port = 0;
+  #starting: Promise<{ port: number }> | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(opts: ForwardingOptions, logger: Logger) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${opts.threads}`);
+    this.threads = opts.threads;
+    this.#opts = opts;
+    this.#logger = logger;
+    for (let index = 0; index < opts.threads; index++) {
+      this.#slots.push({ index, control: null, task: null, listening: false, deaths: [], restartTimer: null });
+    }
+  }
+
+  /** The port every thread listens on (0 before start()). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Threads currently accepting connections. */
+  listeningThreads(): number {
+    let n = 0;
+    for (const slot of this.#slots) if (slot.listening) n++;
+    return n;
+  }
+
+  onSessions(cb: SessionListener): void {
+    this.#sessionListeners.push(cb);
+  }
+
+  start(): Promise<{ port: number }> {
+    if (this.#state !== 'new') throw new ForwardingStateError(`start() called on a pool that is ${this.#state}`);
+    this.#state = 'starting';
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<{ port: number }> {
+    const n = this.threads;
+    this.#piscina = new Piscina<ThreadTask, ThreadResult>({
+      filename: path.join(__dirname, 'thread.js'),
+      minThreads: n,
+      maxThreads: n,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+      // Never block a forwarding thread's event loop waiting for piscina tasks.
+      atomics: 'disabled',
+      recordTiming: false,
+    });
+    this.#piscina.on('error', (err: unknown) => this.#logger.error({ err }, 'forwarding thread error'));
+    try {
+      // The first thread settles the port; the others join it (SO_REUSEPORT).
+      if (this.#opts.listenPort !== 0) {
+        this.#port = this.#opts.listenPort;
+        await this.#launch(0);
+      } else {
+        await this.#launchOnEphemeralPort();
+      }
+      await Promise.all(this.#slots.slice(1).map((slot) => this.#launch(slot.index)));
+    } catch (err) {
+      this.#state = 'stopping';
+      await this.#shutdown();
+      this.#state = 'stopped';
+      throw err;
+    }
+    this.#state = 'running';
+    this.#logger.info({ port: this.#port, threads: n }, 'forwarding threads listening');
+    return { port: this.#port };
+  }
+
+  /**
+   * uWS sets SO_REUSEPORT only on a socket bound to a given port, so a port
+   * chosen by the kernel could not be shared: the pool finds a free one first.
+   */
+  async #launchOnEphemeralPort(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.#port = await freePort(this.#opts.listenHost);
+      try {
+        await this.#launch(0);
+        return;
+      } catch (err) {
+        if (!(err instanceof Error && (err as { code?: unknown }).code === 'ERR_MCMP_EDGE_LISTEN') || attempt >= EPHEMERAL_PORT_TRIES) throw err;
+      }
+    }
+  }
+
+  /** Fault injection for tests and drills: makes thread `index` die by an uncaught exception or process.exit(). */
+  killThread(index: number, how: 'throw' | 'exit' = 'throw'): void {
+    const control = this.#slots[index]?.control;
+    if (control === null || control === undefined) throw new ForwardingStateError(`thread ${index} is not running`);
+    const command: ThreadCommand = { type: 'crash', how };
+    control.postMessage(command);
+  }
+
+  /**
+   * Graceful stop: every thread stops accepting, lets its running requests
+   * finish for up to drainTimeoutMs, closes its sockets and returns; then the
+   * threads are ended.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping !== null) return this.#stopping;
+    this.#stopping = this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#starting !== null) await this.#starting.catch(() => undefined);
+    if (this.#state === 'new' || this.#state === 'stopped') {
+      this.#state = 'stopped';
+      return;
+    }
+    this.#state = 'stopping';
+    await this.#shutdown();
+    this.#state = 'stopped';
+    this.#logger.info('forwarding threads stopped');
+  }
+
+  async #shutdown(): Promise<void> {
+    const stop: ThreadCommand = { type: 'stop' };
+    for (const slot of this.#slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      slot.control?.postMessage(stop);
+    }
+    const tasks = this.#slots.map((slot) => slot.task).filter((t): t is Promise<void> => t !== null);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#opts.drainTimeoutMs + STOP_GRACE_MS);
+    });
+    await Promise.race([Promise.allSettled(tasks), timeout]);
+    clearTimeout(timer);
+    // The tasks have returned, so each thread has closed its uWS sockets and may end.
+    await this.#piscina?.destroy();
+    this.#piscina = null;
+  }
+
+  /** Submits slot `index`'s task; resolves once that thread listens, rejects if it ends first. */
+  #launch(index: number): Promise<void> {
+    const piscina = this.#piscina;
+    const slot = this.#slots[index] as ThreadSlot;
+    if (piscina === null) return Promise.reject(new ForwardingStateError('the pool is not running'));
+    const { port1, port2 } = new MessageChannel();
+    slot.control = port1;
+    slot.listening = false;
+    const o = this.#opts;
+    const task: ThreadTask = {
+      index,
+      listenHost: o.listenHost,
+      listenPort: this.#port,
+      tablesBuffer: o.tablesBuffer,
+      countersBuffer: o.countersBuffer,
+      sizes: o.sizes,
+      routing: o.routing,
+      docroot: o.docroot,
+      drainTimeoutMs: o.drainTimeoutMs,
+      logLevel: o.logLevel,
+      maxSessionId: o.maxSessionId,
+      control: port2,
+    };
+    return new Promise<void>((resolve, reject) => {
+      let listening = false;
+      port1.on('message', (event: ThreadEvent) => {
+        if (event.type === 'listening') {
+          listening = true;
+          slot.listening = true;
+          resolve();
+        } else if (event.type === 'sessions') {
+          this.#deliverSessions(event.batch);
+        }
+      });
+      const ended = (err: unknown): void => {
+        if (slot.control === port1) {
+          slot.control = null;
+          slot.listening = false;
+        }
+        port1.close();
+        if (!listening) reject(err ?? new ListenError(o.listenHost, this.#port));
+        else this.#threadEnded(slot, err);
+      };
+      slot.task = piscina.run(task, { transferList: [port2] }).then(
+        () => ended(null),
+        (err: unknown) => ended(err),
+      );
+    });
+  }
+
+  /** A running thread's task ended: expected while stopping, a death otherwise. */
+  #threadEnded(slot: ThreadSlot, err: unknown): void {
+    if (this.#state !== 'running') return;
+    const now = Date.now();
+    slot.deaths = slot.deaths.filter((t) => now - t < CRASH_LOOP_WINDOW_MS);
+    slot.deaths.push(now);
+    const delay = slot.deaths.length <= 2 ? 0 : Math.min(RESTART_BACKOFF_MAX_MS, 100 * 2 ** (slot.deaths.length - 2));
+    this.#logger.error({ err, thread: slot.index, restartInMs: delay }, 'forwarding thread died; replacing it');
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      if (this.#state !== 'running') return;
+      this.#launch(slot.index).catch((launchErr: unknown) => this.#threadEnded(slot, launchErr));
+    }, delay);
+  }
+
+  #deliverSessions(batch: Uint8Array): void {
+    if (this.#sessionListeners.length === 0) return;
+    const reports: SessionReport[] = decodeSessionBatch(batch);
+    for (const listener of this.#sessionListeners) {
+      try {
+        listener(reports);
+      } catch (err) {
+        this.#logger.error({ err }, 'session listener failed');
+      }
+    }
+  }
+}
+
+/** A port that is free on `host` right now. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

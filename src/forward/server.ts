@@ -1,0 +1,183 @@
+// The uWebSockets.js server of one forwarding thread: accepts client requests
+// on the shared port, hands each to a ProxyExchange, and stops gracefully
+// (stop accepting, drain, close every socket).
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import { loadUws, type Uws } from '../../native-bindings/uws';
+import type { RoutingOptions } from '../router/index';
+import type { ClusterCounters } from '../slots/counters';
+import type { TablesReader } from '../slots/types';
+import type { Logger } from '../log';
+import { ListenError } from './errors';
+import { ProxyExchange, type ExchangeContext } from './exchange';
+import { readRequestHead, type ClientRequestHead } from './headers';
+import { writeTextReply } from './replies';
+import { StreamedRequestBody } from './request-body';
+import { RoutingView } from './routing-view';
+import type { SessionBatcher } from './sessions';
+import { StaticFiles } from './static-files';
+import { NodeUpstreams } from './upstreams';
+
+/** Bodies up to this size are read whole before dispatch: replayable on failover, one write upstream. */
+const BUFFERED_BODY_MAX = 64 * 1024;
+/** How often a draining server looks whether its last request finished. */
+const DRAIN_POLL_MS = 10;
+
+export interface ForwardingServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly routing: RoutingOptions;
+  readonly docroot: string | undefined;
+  readonly drainTimeoutMs: number;
+}
+
+export interface ForwardingServerDeps {
+  readonly reader: TablesReader;
+  readonly counters: ClusterCounters;
+  readonly sessions: SessionBatcher | null;
+  readonly logger: Logger;
+}
+
+export class ForwardingServer implements ExchangeContext {
+  readonly counters: ClusterCounters;
+  readonly routing: RoutingView;
+  readonly routingOptions: RoutingOptions;
+  readonly upstreams: NodeUpstreams;
+  readonly sessions: SessionBatcher | null;
+  readonly staticFiles: StaticFiles | null;
+  readonly logger: Logger;
+  readonly #options: ForwardingServerOptions;
+  readonly #uws: Uws;
+  readonly #app: TemplatedApp;
+  #listenSocket: us_listen_socket | null = null;
+  #inFlight = 0;
+  #closed = false;
+
+  constructor(deps: ForwardingServerDeps, options: ForwardingServerOptions) {
+    this.counters = deps.counters;
+    this.sessions = deps.sessions;
+    this.logger = deps.logger;
+    this.routingOptions = options.routing;
+    this.#options = options;
+    this.upstreams = new NodeUpstreams(deps.logger);
+    this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
+    this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
+    this.#uws = loadUws();
+    this.#app = this.#uws.App();
+    this.#app.any('/*', (res, req) => this.#onRequest(res, req));
+  }
+
+  /** Requests being served now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Binds the port (SO_REUSEPORT, shared with the other threads); resolves with it. */
+  listen(): Promise<number> {
+    const { host, port } = this.#options;
+    return new Promise((resolve, reject) => {
+      this.#app.listen(host, port, (socket) => {
+        if (socket === false) {
+          reject(new ListenError(host, port));
+          return;
+        }
+        this.#listenSocket = socket;
+        resolve(this.#uws.us_socket_local_port(socket as unknown as us_socket));
+      });
+    });
+  }
+
+  /**
+   * Graceful stop: no new connection is accepted (the other threads' sockets
+   * and the kernel take them), running requests get up to drainTimeoutMs, then
+   * every connection and upstream pool is closed. Resolves with the number of
+   * requests that were cut.
+   */
+  async stop(): Promise<number> {
+    this.#closeListenSocket();
+    const deadline = Date.now() + this.#options.drainTimeoutMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    const cut = this.#inFlight;
+    this.closeNow();
+    await this.upstreams.destroy();
+    // Let uv close the handles uWS released before the thread may be terminated.
+    await new Promise((resolve) => setImmediate(resolve));
+    return cut;
+  }
+
+  /**
+   * Closes every uWS socket at once. Synchronous so that it can run in the
+   * thread's 'exit' handler: a worker thread whose loop still holds uWS sockets
+   * when it ends brings the whole process down.
+   */
+  closeNow(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeListenSocket();
+    // App.close() (closes every socket of the app) exists in the native addon
+    // but is missing from the package's type declarations.
+    (this.#app as TemplatedApp & { close(): void }).close();
+  }
+
+  exchangeDone(): void {
+    this.#inFlight--;
+  }
+
+  #closeListenSocket(): void {
+    if (this.#listenSocket === null) return;
+    this.#uws.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+  }
+
+  #newExchange(res: HttpResponse, head: ClientRequestHead, body: StreamedRequestBody | null): ProxyExchange {
+    const exchange = new ProxyExchange(this, res, head, body);
+    this.#inFlight++;
+    return exchange;
+  }
+
+  #onRequest(res: HttpResponse, req: HttpRequest): void {
+    let exchange: ProxyExchange | undefined;
+    try {
+      const query = req.getQuery();
+      const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
+      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http');
+      if (!head.hasBody) {
+        exchange = this.#newExchange(res, head, null);
+        const ex = exchange;
+        res.onAborted(() => ex.clientAborted());
+        exchange.start();
+        return;
+      }
+      if (!head.chunked && head.contentLength <= BUFFERED_BODY_MAX) {
+        exchange = this.#newExchange(res, head, null);
+        const ex = exchange;
+        res.onAborted(() => ex.clientAborted());
+        const body = Buffer.allocUnsafe(head.contentLength);
+        let received = 0;
+        res.onData((chunk, isLast) => {
+          const n = Math.min(chunk.byteLength, body.length - received);
+          body.set(new Uint8Array(chunk, 0, n), received);
+          received += n;
+          if (isLast) ex.start(received === body.length ? body : body.subarray(0, received));
+        });
+        return;
+      }
+      const streamed = new StreamedRequestBody(res);
+      exchange = this.#newExchange(res, head, streamed);
+      const ex = exchange;
+      res.onAborted(() => ex.clientAborted());
+      res.onData((chunk, isLast) => streamed.push(chunk, isLast));
+      exchange.start();
+    } catch (err) {
+      // A bug must cost one request, not the thread and its connections.
+      this.logger.error({ err }, 'forwarding a request failed');
+      if (exchange === undefined) {
+        res.onAborted(() => undefined);
+        res.cork(() => writeTextReply(res, 500, true));
+      } else {
+        exchange.internalError();
+      }
+    }
+  }
+}

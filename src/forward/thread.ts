@@ -1,0 +1,56 @@
+// The long-lived piscina task of one forwarding thread: attach to the shared
+// tables and counters, listen, serve until the pool says stop, drain, return.
+import type { LevelWithSilent } from 'pino';
+import { createLogger } from '../log';
+import { ClusterCounters } from '../slots/counters';
+import { SlotTables } from '../slots/tables';
+import { InjectedCrashError } from './errors';
+import type { ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
+import { ForwardingServer } from './server';
+import { SessionBatcher } from './sessions';
+
+export default async function forwardingThread(task: ThreadTask): Promise<ThreadResult> {
+  const logger = createLogger(task.logLevel as LevelWithSilent, { thread: task.index });
+  const control = task.control;
+  const tables = SlotTables.attach(task.tablesBuffer);
+  const counters = new ClusterCounters(task.sizes.maxNode, task.sizes.maxContext, task.countersBuffer);
+  const sessions = task.maxSessionId > 0 ? new SessionBatcher(control) : null;
+  const server = new ForwardingServer(
+    { reader: tables.reader, counters, sessions, logger },
+    { host: task.listenHost, port: task.listenPort, routing: task.routing, docroot: task.docroot, drainTimeoutMs: task.drainTimeoutMs },
+  );
+  // However the thread ends (uncaught error, process.exit), its uWS sockets
+  // must be closed first: a worker that exits holding them aborts the process.
+  const closeOnExit = (): void => server.closeNow();
+  process.on('exit', closeOnExit);
+  try {
+    const port = await server.listen();
+    const stopRequested = new Promise<void>((resolve) => {
+      control.on('message', (command: ThreadCommand) => {
+        if (command.type === 'stop') resolve();
+        else if (command.type === 'crash') crash(command.how);
+      });
+    });
+    const listening: ThreadEvent = { type: 'listening', index: task.index, port };
+    control.postMessage(listening);
+    logger.debug({ port }, 'forwarding thread listening');
+    await stopRequested;
+    const cut = await server.stop();
+    if (cut > 0) logger.warn({ cut }, 'requests cut at the end of the drain timeout');
+    sessions?.flush();
+    return { index: task.index, cut };
+  } finally {
+    server.closeNow();
+    process.off('exit', closeOnExit);
+    control.close();
+    logger.flush();
+  }
+}
+
+function crash(how: 'throw' | 'exit'): void {
+  if (how === 'exit') process.exit(70);
+  // Thrown from a timer, outside any promise: an uncaught exception, as a bug would be.
+  setImmediate(() => {
+    throw new InjectedCrashError();
+  });
+}
