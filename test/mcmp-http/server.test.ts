@@ -3,7 +3,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import pino from 'pino';
 import { AllowList } from '../../src/mcmp/http/allow';
-import { ManagerServer, ManagerServerError } from '../../src/mcmp/http/server';
+import { ManagerServer, ManagerServerError, type RequestHandler } from '../../src/mcmp/http/server';
 import { mcmpRequest, sendRaw } from '../helpers/raw-http';
 import { closedWithin, DEBUG, MCMP_METHODS, startServer, talk, waitFor, WARN } from './helpers';
 
@@ -340,4 +340,29 @@ test('listen() rejects when the port is taken; bad options throw ManagerServerEr
   assert.throws(() => new ManagerServer({ ...base, port: 0, methods: new Set(['config']) }), ManagerServerError);
   assert.throws(() => new ManagerServer({ ...base, port: 0, maxPipelined: 0 }), ManagerServerError);
   assert.throws(() => new ManagerServer({ ...base, port: 0, maxBodySize: -1 }), ManagerServerError);
+});
+
+test('a reply with close: true carries Connection: close and ends the connection; later pipelined requests are not handled', async () => {
+  const s = await startServer({ handler: (req) => ({ status: 500, headers: [['Type', 'SYNTAX']], body: 'x', close: req.target === '/last' }) });
+  try {
+    const ex = await sendRaw(s.port, [mcmpRequest('INFO', '', '/first'), mcmpRequest('INFO', '', '/last'), mcmpRequest('INFO', '', '/never')].join(''));
+    assert.equal(ex.closed, true);
+    assert.equal(ex.responses.length, 2);
+    assert.equal(ex.responses[0]?.headers.connection, undefined);
+    assert.equal(ex.responses[1]?.headers.connection, 'close');
+    assert.deepEqual(s.seen.map((r) => r.target), ['/first', '/last']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a handler (plain JS) that returns nothing gets a 500, not a crash', async () => {
+  const s = await startServer({ handler: ((req: { target: string }) => (req.target === '/sync' ? undefined : Promise.resolve(null))) as unknown as RequestHandler });
+  try {
+    const ex = await sendRaw(s.port, [mcmpRequest('INFO', '', '/sync'), mcmpRequest('INFO', '', '/async')].join(''), { expect: 2 });
+    assert.deepEqual(ex.responses.map((r) => r.status), [500, 500]);
+    assert.equal(s.logs.filter((l) => l.level === WARN).length, 2);
+  } finally {
+    await s.close();
+  }
 });

@@ -107,6 +107,11 @@ export class ManagerConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#phase !== 'open') return; // closing: whatever else the client sends is dropped
+    // Activity restarts the idle clock, even when the request is answered before the timers are looked at again.
+    if (this.#idleTimer !== null) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
     try {
       this.#parser.push(chunk);
     } catch (err) {
@@ -117,6 +122,7 @@ export class ManagerConnection {
   }
 
   #onRequest(req: HttpRequest): void {
+    if (this.#phase !== 'open') return;
     const slot: Slot = { request: req, response: null, close: !req.keepAlive };
     this.#queue.push(slot);
     if (this.#queue.length >= this.#s.maxPipelined) this.#parser.pause();
@@ -150,7 +156,13 @@ export class ManagerConnection {
 
   #settle(slot: Slot, res: HttpResponse): void {
     if (this.#phase === 'destroyed') return;
-    slot.response = res;
+    if (typeof res !== 'object' || res === null) {
+      const req = slot.request as HttpRequest;
+      this.#s.logger.warn({ peer: this.#peer, method: req.method, target: req.target }, 'MCMP handler returned no response: 500');
+      slot.response = errorResponse(500, 'the request could not be processed');
+    } else {
+      slot.response = res;
+    }
     this.#flush();
   }
 
@@ -176,7 +188,7 @@ export class ManagerConnection {
       if (slot === undefined || slot.response === null) break;
       this.#queue.shift();
       const req = slot.request;
-      const close = slot.close || (this.#phase === 'closing' && this.#queue.length === 0);
+      const close = slot.close || slot.response.close === true || (this.#phase === 'closing' && this.#queue.length === 0);
       let wire: Buffer;
       let status = slot.response.status;
       try {
@@ -279,6 +291,7 @@ export class ManagerConnection {
   #end(last?: Buffer): void {
     if (this.#phase === 'ended' || this.#phase === 'destroyed') return;
     this.#phase = 'ended';
+    this.#parser.stop();
     this.#clearTimers();
     this.#queue.length = 0;
     if (last !== undefined) this.#socket.end(last);
