@@ -109,9 +109,14 @@ export class StaticFiles {
     }
     if (!stat.isFile()) return null;
     if (method !== 'GET' && method !== 'HEAD') return 'method';
-    const handle = await fs.promises.open(real, 'r');
-    return { fd: handle.fd, size: stat.size, file: real };
+    // A plain fd (not a FileHandle): the read stream owns it and closes it.
+    const fd = await openForReading(real);
+    return { fd, size: stat.size, file: real };
   }
+}
+
+function openForReading(file: string): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err === null ? resolve(fd) : reject(err))));
 }
 
 class StaticReply implements LocalResponse, BodyProducer {
