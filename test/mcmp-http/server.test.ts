@@ -366,3 +366,15 @@ test('a handler (plain JS) that returns nothing gets a 500, not a crash', async 
     await s.close();
   }
 });
+
+test('a lower-case method reaches the handler as its upper-case name (reference #19)', async () => {
+  const s = await startServer();
+  try {
+    const ex = await sendRaw(s.port, 'config / HTTP/1.1\r\nHost: 127.0.0.1:17001\r\nConnection: close\r\nContent-Length: 46\r\n\r\nJVMRoute=probe-lower&Host=127.0.0.1&Port=17097');
+    assert.equal(ex.responses[0]?.status, 200);
+    assert.equal(ex.responses[0]?.body.toString(), 'CONFIG / JVMRoute=probe-lower&Host=127.0.0.1&Port=17097');
+    assert.equal(s.seen[0]?.method, 'config');
+  } finally {
+    await s.close();
+  }
+});
