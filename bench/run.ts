@@ -109,7 +109,7 @@ async function startTargets(specs: readonly TargetSpec[], backend: BackendProces
       const msg = e instanceof Error ? e.message : String(e);
       print(`FAILED to start ${spec.label}: ${msg}`);
       skipped.push({ target: spec.label, reason: msg.split('\n')[0] as string });
-      if (spec.kind === 'mcmp-edge') failures.push(`${spec.label} did not start: ${msg.split('\n')[0] as string}`);
+      if (spec.kind === 'mcmp-edge') failures.push(msg.split('\n')[0] as string);
     }
   }
   return running;
@@ -235,7 +235,7 @@ async function main(): Promise<number> {
   if (o.parts.has('micro')) {
     print('\nmicro benchmarks (benchmark.js)');
     if (MICRO_SUITES.length === 0) print('  no micro suites are built yet');
-    micro = runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: 5, print, filter: o.microFilter });
+    micro = await runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: 5, print, filter: o.microFilter });
   }
   let scenarios: ScenarioResult[] = [];
   let management: ManagementResult | undefined;

@@ -1,4 +1,9 @@
 // Every micro-benchmark suite, in the order they run.
 import type { MicroSuite } from './harness';
+import { mcmpHandlerSuite } from './mcmp-handler.bench';
+import { mcmpParseSuite } from './mcmp-parse.bench';
+import { routeSuite } from './route.bench';
+import { sessionSuite } from './session.bench';
+import { snapshotSuite } from './snapshot.bench';
 
-export const MICRO_SUITES: readonly MicroSuite[] = [];
+export const MICRO_SUITES: readonly MicroSuite[] = [mcmpParseSuite, mcmpHandlerSuite, routeSuite, snapshotSuite, sessionSuite];

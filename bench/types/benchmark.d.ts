@@ -7,6 +7,11 @@ declare module 'benchmark' {
       minSamples?: number;
       minTime?: number;
       initCount?: number;
+      /** The function gets a Deferred and calls resolve() when one operation is done. */
+      defer?: boolean;
+    }
+    interface Deferred {
+      resolve(): void;
     }
     interface Stats {
       /** Relative margin of error, percent. */
@@ -22,7 +27,7 @@ declare module 'benchmark' {
     }
     class Suite {
       constructor(name?: string);
-      add(name: string, fn: () => void, options?: Options): Suite;
+      add(name: string, fn: (deferred: Deferred) => void, options?: Options): Suite;
       on(event: 'cycle' | 'complete' | 'error', cb: (event: Event) => void): Suite;
       run(options?: { async?: boolean }): Suite;
     }
