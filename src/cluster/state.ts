@@ -4,7 +4,7 @@
 // forwarding threads see it before the MCMP reply that caused it is sent.
 // What the threads never read (removal timers, idle-probe failures, the
 // session-id table) stays here.
-import type { Directives } from '../config/directives';
+import { FIELD_MAX, type Directives } from '../config/directives';
 import type { ClusterCounters } from '../slots/counters';
 import type { TablePublisher, TableSizes } from '../slots/types';
 import { SlotTable } from './slot-table';
@@ -362,11 +362,16 @@ export class ClusterState {
    */
   recordSession(sessionId: string, route: string, replaces?: string): void {
     if (!this.sessionTableEnabled || sessionId === '') return;
-    if (replaces !== undefined && replaces !== sessionId) this.#dropSession(replaces);
-    const id = this.#sessionById.get(sessionId) ?? this.#sessions.lowestFree();
+    // Stored ids are at most 128 characters (MCMP.md §2.0); longer ones are keyed by that prefix.
+    const key = sessionId.slice(0, FIELD_MAX.sessionId);
+    if (replaces !== undefined) {
+      const old = replaces.slice(0, FIELD_MAX.sessionId);
+      if (old !== key) this.#dropSession(old);
+    }
+    const id = this.#sessionById.get(key) ?? this.#sessions.lowestFree();
     if (id === undefined) return;
-    this.#sessions.set({ id, sessionId: sessionId.slice(0, 128), route });
-    this.#sessionById.set(sessionId, id);
+    this.#sessions.set({ id, sessionId: key, route });
+    this.#sessionById.set(key, id);
     this.#sessionSeen[id] = this.now();
   }
 

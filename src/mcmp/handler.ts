@@ -96,7 +96,8 @@ export class McmpHandler {
   }
 
   async handle(req: McmpRequestInfo): Promise<McmpReply> {
-    const method = req.methodUpper;
+    // Method names are case-insensitive (MCMP.md §1.2); the listener upper-cases, this makes sure.
+    const method = req.methodUpper.toUpperCase();
     try {
       if (!McmpHandler.METHODS.has(method)) throw new McmpError('SCMDUNS');
       if (req.bodyTooLarge) throw new McmpError('SMESPAR');
