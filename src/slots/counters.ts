@@ -129,6 +129,30 @@ export class ClusterCounters {
     return Atomics.load(this.#i32, n * NODE_I32 + BUSY);
   }
 
+  // ---- balancer reads (router hot path) ----
+  // Plain element reads: Int32Array reads of shared memory are tear-free (the
+  // ECMAScript memory model), and a load-balancing choice needs no ordering.
+  // Atomics.load costs ~15 ns in V8 and the balancer reads these fields for
+  // every worker on every request; plain reads halve its cost at 20 nodes.
+
+  lbfactorRelaxed(n: number): number {
+    return this.#i32[n * NODE_I32 + LBFACTOR] as number;
+  }
+
+  flagsRelaxed(n: number): number {
+    return this.#i32[n * NODE_I32 + FLAGS] as number;
+  }
+
+  /** Elections since the last recalculation (wrap-safe). */
+  windowRelaxed(n: number): number {
+    const base = n * NODE_I32;
+    return ((this.#i32[base + ELECTED] as number) - (this.#i32[base + OLD_ELECTED] as number)) | 0;
+  }
+
+  lbstatusRelaxed(n: number): number {
+    return this.#i32[n * NODE_I32 + LBSTATUS] as number;
+  }
+
   contextRequests(c: number): number {
     return Atomics.load(this.#ctx, c);
   }
