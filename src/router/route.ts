@@ -5,7 +5,7 @@
 import type { BalancerRow, NodeRow } from '../cluster/types';
 import { ContextStatus } from '../cluster/types';
 import { NodeFlag, type ClusterCounters } from '../slots/counters';
-import type { BalancerEntry, ContextEntry, ContextScope } from './context-set';
+import type { BalancerEntry, ContextEntry, ContextSet } from './context-set';
 import type { RoutingIndex } from './index';
 import { routingPath } from './request-target';
 import { routeOfSession, sessionIdFromCookie, sessionIdFromPath } from './session';
@@ -143,7 +143,7 @@ function balancedPass(
 ): NodeRow | undefined {
   const candidates = index.scratch.candidateEpoch;
   const eligible = index.scratch.eligible;
-  eligible.length = 0;
+  if (deterministicHash >= 0) eligible.length = 0;
   let best: NodeRow | undefined;
   let bestScore = 0;
   const workers = b.workers;
@@ -151,9 +151,9 @@ function balancedPass(
     const node = workers[i] as NodeRow;
     const id = node.id;
     if (candidates[id] !== epoch) continue;
-    const lbfactor = counters.lbfactor(id);
+    const lbfactor = counters.lbfactorRelaxed(id);
     if (lbfactor < 0 || (lbfactor === 0 && !pass.standby)) continue;
-    if ((counters.flags(id) & NodeFlag.InError) !== 0) continue;
+    if ((counters.flagsRelaxed(id) & NodeFlag.InError) !== 0) continue;
     if (exclude !== undefined && exclude.has(id)) continue;
     if (pass.domain.length !== 0 && node.domain !== pass.domain) continue;
     if (deterministicHash >= 0) eligible.push(node);
@@ -161,8 +161,7 @@ function balancedPass(
       best = node;
       break;
     }
-    const window = (counters.elected(id) - counters.oldElected(id)) | 0;
-    const score = Math.floor((window * 1000) / lbfactor) + counters.lbstatus(id);
+    const score = Math.floor((counters.windowRelaxed(id) * 1000) / lbfactor) + counters.lbstatusRelaxed(id);
     if (best === undefined || bestScore > score) {
       best = node;
       bestScore = score;
@@ -195,51 +194,45 @@ export function routeRequest(
 
   // §5.5 step 1, sticky pass: the first sticky balancer whose session route
   // names one of its nodes and that has a candidate context for the request.
-  let chosen: BalancerEntry | undefined;
-  let route = '';
-  let domain = '';
-  let sessionId = '';
-  let stickyName = '';
   const sticky = index.stickyBalancers;
   for (let i = 0; i < sticky.length; i++) {
     const b = sticky[i] as BalancerEntry;
     const id = sessionOf(index, req, b.namesSlot, epoch);
     if (id === undefined) continue;
+    const name = matchedName;
     const r = routeOfSession(id);
     if (r.length === 0) continue;
-    const group = scope.ofBalancer(b.key)?.longestMatch(u);
+    const contexts = scope.ofBalancer(b.key);
+    const group = contexts?.longestMatch(u);
     if (group === undefined || !anyServable(index, req, epoch, group, r)) continue;
     const node = b.nodeByRoute.get(r);
     if (node === undefined) continue;
-    chosen = b;
-    route = r;
-    domain = node.domain;
-    sessionId = id;
-    stickyName = matchedName;
-    break;
+    return chooseWorker(index, counters, req, contexts, group, b, r, node.domain, id, name, epoch, nowSeconds, exclude);
   }
 
   // §5.5 step 2, context pass: the first candidate whose node has a balancer.
-  if (chosen === undefined) {
-    const group = scope.all.longestMatch(u);
-    if (group === undefined) return UNMAPPED;
-    for (let i = 0; i < group.length; i++) {
-      const entry = group[i] as ContextEntry;
-      if (entry.balancer !== undefined && servable(index, req, epoch, entry, '')) {
-        chosen = entry.balancer;
-        break;
-      }
-    }
-    if (chosen === undefined) return UNMAPPED;
-    if (chosen.sticky) {
-      const id = sessionOf(index, req, chosen.namesSlot, epoch);
-      if (id !== undefined) {
-        sessionId = id;
-        stickyName = matchedName;
-      }
+  const group = scope.all.longestMatch(u);
+  if (group === undefined) return UNMAPPED;
+  let chosen: BalancerEntry | undefined;
+  for (let i = 0; i < group.length; i++) {
+    const entry = group[i] as ContextEntry;
+    if (entry.balancer !== undefined && servable(index, req, epoch, entry, '')) {
+      chosen = entry.balancer;
+      break;
     }
   }
-  return chooseWorker(index, counters, req, scope, u, chosen, route, domain, sessionId, stickyName, epoch, nowSeconds, exclude);
+  if (chosen === undefined) return UNMAPPED;
+  let sessionId = '';
+  let stickyName = '';
+  if (chosen.sticky) {
+    const id = sessionOf(index, req, chosen.namesSlot, epoch);
+    if (id !== undefined) {
+      sessionId = id;
+      stickyName = matchedName;
+    }
+  }
+  const contexts = scope.ofBalancer(chosen.key);
+  return chooseWorker(index, counters, req, contexts, contexts?.longestMatch(u), chosen, '', '', sessionId, stickyName, epoch, nowSeconds, exclude);
 }
 
 /** §5.6 and §5.7 for the chosen balancer. */
@@ -247,8 +240,8 @@ function chooseWorker(
   index: RoutingIndex,
   counters: ClusterCounters,
   req: RouteRequest,
-  scope: ContextScope,
-  u: string,
+  contexts: ContextSet | undefined,
+  group: readonly ContextEntry[] | undefined,
   b: BalancerEntry,
   route: string,
   domain: string,
@@ -260,8 +253,6 @@ function chooseWorker(
 ): RouteResult {
   // The candidate list (D8: computed once, for this balancer and route).
   const scratch = index.scratch;
-  const contexts = scope.ofBalancer(b.key);
-  const group = contexts?.longestMatch(u);
   let count = 0;
   if (group !== undefined) {
     for (let i = 0; i < group.length; i++) {
