@@ -53,11 +53,10 @@ const UNMAPPED: RouteResult = Object.freeze({ kind: 'unmapped' });
 const BAD_REQUEST: RouteResult = Object.freeze({ kind: 'status', status: 400, waitWorkerUs: 0 });
 const UNAVAILABLE: RouteResult = Object.freeze({ kind: 'status', status: 503, waitWorkerUs: 0 });
 
-/**
- * The request's session id for one sticky name pair, looked up at most once
- * per request. Sets `matchedName` to the name that matched (D7).
- */
+/** The name sessionOf's last answer came from (D7); read right after the call. */
 let matchedName = '';
+
+/** The request's session id for one sticky name pair, looked up at most once per request. */
 function sessionOf(index: RoutingIndex, req: RouteRequest, slot: number, epoch: number): string | undefined {
   const s = index.scratch;
   if (s.sessionEpoch[slot] !== epoch) {
@@ -266,7 +265,10 @@ function chooseWorker(
     }
   }
   if (count === 0) {
-    // §5.10: contexts exist for the balancer but none matches/serves → 404-ish.
+    // §5.10: contexts exist for the balancer but none matches or serves →
+    // ResponseStatusCodeOnNoContext, no context at all → 503. §5.5 only picks
+    // a balancer that has a candidate, so this holds for a balancer reached
+    // any other way (httpd: an explicit ProxyPass).
     const status = contexts !== undefined && contexts.size > 0 ? index.options.responseStatusCodeOnNoContext : 503;
     return status === 503 ? UNAVAILABLE : { kind: 'status', status, waitWorkerUs: 0 };
   }
