@@ -298,6 +298,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
       // Bytes that arrive in the same read as the head go out with it, in one
       // write; only a head whose body is slow to come is flushed on its own.
       process.nextTick(ProxyExchange.#flushHead, this);
+    } else if (this.#contentLength > 0 && this.#head.method !== 'HEAD') {
+      // undici's parser waits for the body a 204/304 announces with a length,
+      // though such a response has none (RFC 9110 §8.6): the client gets its
+      // answer now and the node connection, which would hang, is dropped.
+      this.#endWithoutBody();
+      this.#reportSession();
+      this.#abortUpstream?.(new Error('bodyless response announced a length'));
     }
     return true;
   }
@@ -315,20 +322,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   onComplete(): void {
     if (this.#state !== State.Upstream) return;
     if (!this.#clientGone && !this.#clientDone) {
-      this.#releaseBody(false);
-      const res = this.#res;
-      res.cork(() => {
-        if (this.#noBody) {
-          this.#writeHead();
-          // HEAD and 304 announce the length of the body they do not carry; 204 has none.
-          if (this.#contentLength >= 0 && this.#status !== 204) res.writeHeader('Content-Length', String(this.#contentLength));
-          res.endWithoutBody();
-          return;
-        }
-        if (this.#headPending) this.#writeHead();
-        this.#writer?.end();
-      });
-      this.#clientDone = true;
+      if (this.#noBody) {
+        this.#endWithoutBody();
+      } else {
+        this.#releaseBody(false);
+        this.#res.cork(() => {
+          if (this.#headPending) this.#writeHead();
+          this.#writer?.end();
+        });
+        this.#clientDone = true;
+      }
     }
     if (!this.#clientGone) this.#reportSession();
     this.#finish();
@@ -441,6 +444,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#status = statusCode;
     this.#statusLine = statusLine(statusCode, statusText);
+  }
+
+  /** The whole response of a HEAD, 204 or 304. */
+  #endWithoutBody(): void {
+    this.#releaseBody(false);
+    const res = this.#res;
+    res.cork(() => {
+      this.#writeHead();
+      // HEAD and 304 announce the length of the body they do not carry; 204 has none.
+      if (this.#contentLength >= 0 && this.#status !== 204) res.writeHeader('Content-Length', String(this.#contentLength));
+      res.endWithoutBody();
+    });
+    this.#clientDone = true;
   }
 
   /** Inside cork: status line and headers. */
