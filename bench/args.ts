@@ -54,7 +54,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --load auto|wrk|autocannon    load generator (default: wrk if installed)
   --edge-set Name=Value     extra --set for mcmp-edge (repeatable; the bench already sets EnableOptions=Off)
   --micro-filter WORD       only micro suites whose name contains WORD (repeatable)
-  --micro-time S            seconds per micro case (default 1; --quick 0.25)
+  --micro-time S            seconds per micro case (default 1; --quick 0.1)
   --status-seconds S        seconds per STATUS-rate phase (default 3; --quick 1)
   --status-connections N    concurrent MCMP connections of the second STATUS phase (default 50)
   --route-samples N         ENABLE-APP -> first routed request samples (default 30; --quick 10)
@@ -159,7 +159,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     load,
     edgeSets: v['edge-set'] ?? [],
     microFilter: v['micro-filter'] ?? [],
-    microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.25 : 1, { integer: false }),
+    microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.1 : 1, { integer: false }),
     statusSeconds: positive('status-seconds', v['status-seconds'], quick ? 1 : 3),
     statusConnections: positive('status-connections', v['status-connections'], 50),
     routeSamples: positive('route-samples', v['route-samples'], quick ? 10 : 30),

@@ -49,6 +49,8 @@ interface BenchReport {
   readonly scenarios: ReadonlyArray<ScenarioResult & { ratios: Record<string, ReturnType<typeof ratiosFor>> }>;
   readonly management: ManagementResult | undefined;
   readonly failures: readonly string[];
+  /** Seconds spent per part. */
+  readonly timings: Record<string, number>;
 }
 
 /** First line a tool prints for its version flag (some print it on stderr). */
@@ -231,11 +233,13 @@ async function main(): Promise<number> {
   print(`mcmp-edge bench${o.quick ? ' (quick)' : ''}: ${cpus.length} CPUs, ${cpus[0]?.model ?? '?'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
   const skipped: Skipped[] = [];
   const failures: string[] = [];
+  const timings: Record<string, number> = {};
   let micro: MicroRow[] = [];
   if (o.parts.has('micro')) {
     print('\nmicro benchmarks (benchmark.js)');
     if (MICRO_SUITES.length === 0) print('  no micro suites are built yet');
-    micro = await runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: 5, print, filter: o.microFilter });
+    micro = await runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: o.quick ? 3 : 5, print, filter: o.microFilter });
+    timings.microSec = (Date.now() - t0) / 1000;
   }
   let scenarios: ScenarioResult[] = [];
   let management: ManagementResult | undefined;
@@ -244,8 +248,11 @@ async function main(): Promise<number> {
     const { gen, note } = pickLoadGenerator(o.load);
     loadTool = gen.name;
     print(`\n${note}`);
+    const t1 = Date.now();
     ({ scenarios, management } = await runE2e(o, gen, skipped, failures));
+    timings.e2eAndManagementSec = (Date.now() - t1) / 1000;
   }
+  timings.totalSec = (Date.now() - t0) / 1000;
   const report: BenchReport = {
     schema: 1,
     startedAt,
@@ -259,9 +266,10 @@ async function main(): Promise<number> {
     scenarios: scenarios.map((r) => ({ ...r, ratios: Object.fromEntries(r.targets.map((t) => [t.label, ratiosFor(r, t)])) })),
     management,
     failures,
+    timings,
   };
   const files = writeResults(report, o.outDir !== undefined ? path.resolve(o.outDir) : RESULTS_DIR);
-  print(`\n==== summary (${((Date.now() - t0) / 1000).toFixed(0)} s) ====`);
+  print(`\n==== summary (${Object.entries(timings).map(([k, v]) => `${k.replace(/Sec$/, '')} ${v.toFixed(0)} s`).join(', ')}) ====`);
   if (micro.length > 0) print(`\n${microTable(micro)}`);
   for (const r of scenarios) print(`\n${scenarioTable(r)}`);
   if (management !== undefined) print(`\n${managementTable(management)}`);

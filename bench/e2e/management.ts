@@ -30,6 +30,8 @@ export interface RouteChangeLatency {
   readonly maxRequests: number;
   /** Samples where the new context was not reached within the bound. */
   readonly missed: number;
+  /** Median time of a request to an existing context on the same connection, taken just before each change: what routing after a change is compared with. */
+  readonly baselineMedianUs: number;
   readonly underLoad: boolean;
 }
 
@@ -110,6 +112,7 @@ async function routeChange(o: ManagementOptions, loadDone: () => boolean): Promi
   await client.ready;
   const host = `${LOOPBACK}:${edge.port}`;
   const latencies: number[] = [];
+  const baseline: number[] = [];
   let maxRequests = 0;
   let missed = 0;
   try {
@@ -120,7 +123,9 @@ async function routeChange(o: ManagementOptions, loadDone: () => boolean): Promi
       const path = `${ctx}${BODY_PATHS.small}`;
       // Before the change the catch-all context of node1 serves this path:
       // seeing node2 afterwards can only come from the new context.
+      const b0 = process.hrtime.bigint();
       const before = await client.request(getRequest(path, host));
+      baseline.push(Number(process.hrtime.bigint() - b0) / 1000);
       if (before.headers['x-backend'] !== 'node1') throw new Error(`before ENABLE-APP ${path} was served by ${before.headers['x-backend'] ?? `status ${before.status}`}, expected node1`);
       await mcmp.expectOk('ENABLE-APP', `JVMRoute=node2&Alias=localhost,${LOOPBACK}&Context=${ctx}`);
       const t0 = process.hrtime.bigint();
@@ -154,6 +159,7 @@ async function routeChange(o: ManagementOptions, loadDone: () => boolean): Promi
     maxUs: latencies.length > 0 ? Math.max(...latencies) : NaN,
     maxRequests,
     missed,
+    baselineMedianUs: median(baseline),
     underLoad: !loadDone(),
   };
 }
@@ -191,7 +197,7 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
   let rc: RouteChangeLatency | undefined;
   try {
     rc = await routeChange(o, () => loadDone);
-    o.print(`  ENABLE-APP reply -> first request routed to the new context: median ${rc.medianUs.toFixed(0)} µs, p90 ${rc.p90Us.toFixed(0)} µs, max ${rc.maxUs.toFixed(0)} µs, at most ${rc.maxRequests} request(s), ${rc.missed} missed`);
+    o.print(`  ENABLE-APP reply -> first request routed to the new context: median ${rc.medianUs.toFixed(0)} µs, p90 ${rc.p90Us.toFixed(0)} µs, max ${rc.maxUs.toFixed(0)} µs, at most ${rc.maxRequests} request(s), ${rc.missed} missed; a request to an existing context: median ${rc.baselineMedianUs.toFixed(0)} µs`);
   } catch (e) {
     errors.push(`route change: ${e instanceof Error ? e.message : String(e)}`);
   }

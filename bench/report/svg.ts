@@ -1,5 +1,6 @@
 // A dependency-free SVG chart of the end-to-end results: per scenario,
-// throughput and p99 latency of every target as horizontal bars.
+// throughput, p99 latency and CPU per request of every target as horizontal
+// bars (CPU per request being the steadiest figure on a shared machine).
 import type { ScenarioResult } from '../e2e/scenarios';
 
 const COLORS: Record<string, string> = {
@@ -23,10 +24,10 @@ function fmt(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 }
 
-const WIDTH = 1000;
-const PANEL = 470;
-const LABEL_W = 110;
-const BAR_MAX = 270;
+const WIDTH = 1020;
+const PANEL = 320;
+const LABEL_W = 100;
+const BAR_MAX = 160;
 const BAR_H = 14;
 const BAR_GAP = 4;
 
@@ -60,7 +61,8 @@ export function resultsSvg(results: readonly ScenarioResult[], meta: ChartMeta):
     const rows = (value: (t: (typeof targets)[number]) => number, text: (v: number) => string): Array<{ label: string; value: number; text: string; color: string }> =>
       targets.map((t) => ({ label: t.label, value: value(t), text: text(value(t)), color: colorOf(t.label, edgeIndex) }));
     body.push(panel(20, y, 'requests/s (higher is better)', rows((t) => t.rps, (v) => fmt(v, 0))));
-    body.push(panel(20 + PANEL + 20, y, 'p99 latency, ms (lower is better)', rows((t) => t.p99Ms, (v) => fmt(v, 2))));
+    body.push(panel(20 + PANEL + 10, y, 'p99 latency, ms (lower is better)', rows((t) => t.p99Ms, (v) => fmt(v, 2))));
+    body.push(panel(20 + 2 * (PANEL + 10), y, 'proxy CPU µs per request (lower is better)', rows((t) => t.cpuUsPerReq ?? NaN, (v) => fmt(v, 1))));
     y += 8 + Math.max(1, targets.length) * (BAR_H + BAR_GAP) + 28;
   }
   const height = y + 10;

@@ -47,6 +47,7 @@ export function managementTable(m: ManagementResult): string {
               ['ENABLE-APP reply -> routed, median us', cell(m.routeChange.medianUs, 0), `${m.routeChange.samples} samples, ${m.routeChange.missed} missed`],
               ['ENABLE-APP reply -> routed, p90 us', cell(m.routeChange.p90Us, 0), ''],
               ['ENABLE-APP reply -> routed, max us', cell(m.routeChange.maxUs, 0), `at most ${m.routeChange.maxRequests} request(s) until routed`],
+              ['request to an existing context, median us', cell(m.routeChange.baselineMedianUs, 0), 'same connection, same load: the baseline of the three above'],
             ]
           : []),
         ...(m.traffic !== undefined ? [['client traffic meanwhile, req/s', cell(m.traffic.rps, 0), `100 B keep-alive, p99 ${cell(m.traffic.p99Ms, 2)} ms`]] : []),

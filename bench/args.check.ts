@@ -1,0 +1,36 @@
+// Smoke check of the bench's flag parsing: `node dist/bench/args.check.js`.
+// (Not part of `npm test`: the bench is a tool, its parser a small one.)
+import assert from 'node:assert/strict';
+import { BenchArgsError, parseBenchArgs, scenarioList } from './args';
+
+const full = parseBenchArgs([], 2);
+assert.deepEqual(full.threads, [1, 2]);
+assert.deepEqual(full.sizes, ['small', 'medium', 'large']);
+assert.equal(full.rounds, 3);
+assert.equal(scenarioList(full).length, 6);
+assert.deepEqual([...full.parts], ['micro', 'e2e', 'management']);
+
+const quick = parseBenchArgs(['--quick'], 2);
+assert.deepEqual(quick.threads, [2]);
+assert.equal(quick.rounds, 1);
+assert.deepEqual(
+  scenarioList(quick).map((s) => `${s.size}/${s.mode}`),
+  ['small/keep-alive', 'medium/keep-alive', 'small/close'],
+);
+
+const picked = parseBenchArgs(['--peers', 'nginx,HAProxy', '--sizes', '1m,100b', '--modes', 'close', '--threads', '1,4,1', '--only', 'e2e', '--edge-set', 'UseAlias=On', '--edge-set', 'Maxnode=50'], 2);
+assert.deepEqual(picked.peers, ['nginx', 'haproxy']);
+assert.deepEqual(picked.sizes, ['large', 'small']);
+assert.deepEqual(picked.modes, ['close']);
+assert.deepEqual(picked.threads, [1, 4]);
+assert.deepEqual([...picked.parts], ['e2e']);
+assert.deepEqual(picked.edgeSets, ['UseAlias=On', 'Maxnode=50']);
+assert.deepEqual(parseBenchArgs(['--peers', 'none'], 2).peers, []);
+
+for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--what'], ['positional']]) {
+  assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
+}
+assert.equal(parseBenchArgs(['--warmup', '0'], 2).warmupSec, 0);
+assert.equal(parseBenchArgs(['--micro-time', '0.1'], 2).microTimeSec, 0.1);
+
+process.stdout.write('bench args: ok\n');
