@@ -42,7 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const logger = createLogger(command.options.logLevel as 'info');
   const proxy = new McmpEdge(command.options, logger);
   try {
-    await proxy.start();
+    const { listen, manager } = await proxy.start();
+    // One plain line on stdout whatever the log level, so people and scripts know where it listens.
+    process.stdout.write(`mcmp-edge ready: clients on ${formatAddress(listen)}, MCMP and status page on ${formatAddress(manager)}\n`);
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
     await proxy.stop().catch(() => undefined);
@@ -63,6 +65,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });
+}
+
+function formatAddress(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 if (require.main === module) {

@@ -1,5 +1,5 @@
 // Starts the real mcmp-edge command (dist/src/cli.js) as a child process on
-// ephemeral loopback ports and learns the ports from its start-up log line.
+// ephemeral loopback ports and learns the ports from its ready line on stdout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -29,28 +29,27 @@ export function startProxy(args: string[] = [], timeoutMs = 15000): Promise<Prox
     }, timeoutMs);
     const rl = readline.createInterface({ input: child.stderr! });
     rl.on('line', (line) => {
-      let entry: Record<string, unknown>;
       try {
-        entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
-        entry = { msg: line };
+        logs.push({ msg: line });
       }
-      logs.push(entry);
-      if (entry.msg === 'mcmp-edge started') {
-        clearTimeout(timer);
-        const listen = entry.listen as { port: number };
-        const manager = entry.manager as { port: number };
-        resolve({
-          child,
-          listenPort: listen.port,
-          managerPort: manager.port,
-          logs,
-          stop: (signal = 'SIGTERM') => {
-            if (child.exitCode === null) child.kill(signal);
-            return exited;
-          },
-        });
-      }
+    });
+    const out = readline.createInterface({ input: child.stdout! });
+    out.on('line', (line) => {
+      const m = /^mcmp-edge ready: clients on (.+):(\d+), MCMP and status page on (.+):(\d+)$/.exec(line);
+      if (m === null) return;
+      clearTimeout(timer);
+      resolve({
+        child,
+        listenPort: Number(m[2]),
+        managerPort: Number(m[4]),
+        logs,
+        stop: (signal = 'SIGTERM') => {
+          if (child.exitCode === null) child.kill(signal);
+          return exited;
+        },
+      });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
