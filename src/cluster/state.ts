@@ -320,10 +320,10 @@ export class ClusterState {
    */
   putContext(path: string, vhost: number, node: number, status: ContextStatus): ContextRow | undefined {
     const existing = this.findContext(path, vhost, node);
+    if (existing !== undefined && existing.status === status) return existing;
     const id = existing?.id ?? this.#contexts.lowestFree();
     if (id === undefined) return undefined;
     const row: ContextRow = { id, path, vhost, node, status };
-    if (existing !== undefined && existing.status === status) return existing;
     this.transaction(() => {
       if (existing === undefined) this.counters.resetContext(id);
       this.#contexts.set(row);
@@ -434,26 +434,31 @@ export class ClusterState {
       return ok;
     };
     this.transaction(() => {
-      for (const b of saved.balancers) if (fits(b.id, this.sizes.maxBalancer)) {
+      for (const b of saved.balancers) {
+        if (!fits(b.id, this.sizes.maxBalancer)) continue;
         this.#balancers.set(b);
         this.#publisher.balancer(b.id, b);
       }
       const nodeIds = new Set<number>();
-      for (const n of saved.nodes) if (fits(n.id, this.sizes.maxNode)) {
+      for (const n of saved.nodes) {
+        if (!fits(n.id, this.sizes.maxNode)) continue;
         this.putNode(n, 'reuse');
         nodeIds.add(n.id);
       }
-      for (const h of saved.hosts) if (fits(h.id, this.sizes.maxHost) && nodeIds.has(h.node)) {
+      for (const h of saved.hosts) {
+        if (!fits(h.id, this.sizes.maxHost) || !nodeIds.has(h.node)) continue;
         this.#hosts.set(h);
         this.#publisher.host(h.id, h);
       }
-      for (const c of saved.contexts) if (fits(c.id, this.sizes.maxContext) && nodeIds.has(c.node)) {
+      for (const c of saved.contexts) {
+        if (!fits(c.id, this.sizes.maxContext) || !nodeIds.has(c.node)) continue;
         this.counters.resetContext(c.id);
         this.#contexts.set(c);
         this.#publisher.context(c.id, c);
       }
     });
-    for (const s of saved.sessions) if (fits(s.id, this.#sessions.capacity)) {
+    for (const s of saved.sessions) {
+      if (!fits(s.id, this.#sessions.capacity)) continue;
       this.#sessions.set({ id: s.id, sessionId: s.sessionId, route: s.route });
       this.#sessionById.set(s.sessionId, s.id);
       this.#sessionSeen[s.id] = s.updatedAt;

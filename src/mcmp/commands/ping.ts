@@ -2,7 +2,7 @@
 // changes any state. HTTP-type addresses can only be probed when a registered
 // node lives there; AJP addresses get a CPING whatever they are.
 import { FIELD_MAX } from '../../config/directives';
-import type { NodeRow, NodeType } from '../../cluster/types';
+import { FlushPackets, type NodeRow } from '../../cluster/types';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
 import { byteLength, unbracket } from '../fields';
@@ -67,11 +67,11 @@ async function probeAddress(ctx: CommandContext, scheme: string, host: string, p
       domain: '',
       host,
       port,
-      type: 'ajp' as NodeType,
+      type: 'ajp',
       upgrade: '',
       ajpSecret: '',
       reversed: false,
-      flushPackets: 0,
+      flushPackets: FlushPackets.Off,
       flushWaitUs: 0,
       pingUs: AJP_PING_US,
       ttlUs: 0,

@@ -6,11 +6,9 @@ import { McmpError } from '../errors';
 import { byteLength } from '../fields';
 import type { CommandContext, CommandResult } from './command';
 
-/** Load absent: "probe only" (C's internal -2). */
-const PROBE_ONLY = undefined;
-
 export interface StatusMessage {
   readonly route: string;
+  /** undefined: no Load, "probe only" (C's internal -2). */
   readonly load: number | undefined;
 }
 
@@ -24,7 +22,7 @@ export function parseLoad(value: string): number {
 
 export function parseStatus(pairs: readonly McmpPair[]): StatusMessage {
   let route = '';
-  let load: number | undefined = PROBE_ONLY;
+  let load: number | undefined;
   for (const [name, value] of pairs) {
     const key = name.toLowerCase();
     // STATUS checks the name first: an empty body is `Invalid field ""`.
@@ -67,7 +65,7 @@ export async function statusCommand(ctx: CommandContext, pairs: readonly McmpPai
     if (current) {
       const nowSeconds = Math.floor(state.now() / 1000);
       if (!probed) state.counters.markError(node.id, nowSeconds);
-      else if (load !== PROBE_ONLY) state.counters.applyLoad(node.id, load, nowSeconds);
+      else if (load !== undefined) state.counters.applyLoad(node.id, load, nowSeconds);
     }
   }
   const verdict = ok ? 'OK' : 'NOTOK';
