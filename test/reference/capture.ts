@@ -102,7 +102,7 @@ export function loadCapture(file = captureFile()): Exchange[] {
     let body: string;
     if ((headers['transfer-encoding'] ?? '') === 'chunked') body = dechunk(rawBody);
     else if (headers['content-length'] !== undefined) body = rawBody.slice(0, Number(headers['content-length']));
-    else body = rawBody.replace(/\n\n$/, '\n');
+    else body = rawBody.replace(/\n+$/, '\n');
     out.push({ n: Number(m[1]), title: m[2] ?? '', request: req.head + reqBody, response: { status, headers, body } });
   }
   return out;
