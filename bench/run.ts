@@ -238,7 +238,7 @@ async function main(): Promise<number> {
   if (o.parts.has('micro')) {
     print('\nmicro benchmarks (benchmark.js)');
     if (MICRO_SUITES.length === 0) print('  no micro suites are built yet');
-    micro = await runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: o.quick ? 3 : 5, print, filter: o.microFilter });
+    micro = await runSuites(MICRO_SUITES, { maxTimeSec: o.microTimeSec, minSamples: o.quick ? 3 : 5, ...(o.quick ? { minTimeSec: 0.02 } : {}), print, filter: o.microFilter });
     timings.microSec = (Date.now() - t0) / 1000;
   }
   let scenarios: ScenarioResult[] = [];

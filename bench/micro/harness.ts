@@ -37,6 +37,8 @@ export interface HarnessOptions {
   /** Seconds per case. */
   readonly maxTimeSec: number;
   readonly minSamples: number;
+  /** Seconds per sample (benchmark.js default: 0.05). */
+  readonly minTimeSec?: number;
   readonly print: (line: string) => void;
   /** Only suites whose name contains one of these (all when empty). */
   readonly filter?: readonly string[];
@@ -125,7 +127,7 @@ export async function runSuite(suite: MicroSuite, opts: HarnessOptions): Promise
       opts.print(formatMicroRow(row));
       continue;
     }
-    addCase(bs, c, { maxTime: opts.maxTimeSec, minSamples: opts.minSamples }, failures);
+    addCase(bs, c, { maxTime: opts.maxTimeSec, minSamples: opts.minSamples, ...(opts.minTimeSec !== undefined ? { minTime: opts.minTimeSec } : {}) }, failures);
     added++;
   }
   if (added === 0) return rows;
