@@ -86,6 +86,11 @@ export class ForwardingPool {
     return n;
   }
 
+  /** Worker threads alive (0 once stop() resolved). */
+  runningThreads(): number {
+    return this.#piscina?.threads.length ?? 0;
+  }
+
   onSessions(cb: SessionListener): void {
     this.#sessionListeners.push(cb);
   }

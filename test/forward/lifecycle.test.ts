@@ -1,0 +1,152 @@
+// The life of the forwarding threads: graceful stop with requests in flight,
+// and threads that die and are replaced while the proxy keeps serving.
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { ForwardingStateError } from '../../src/forward/errors';
+import { echoHandler, fetchText, json, newAgent, startBackend, startHarness } from './fixtures';
+
+/** /app/slow?ms=N answers 'done' after N ms; anything else echoes. */
+function slowHandler(req: http.IncomingMessage, res: http.ServerResponse, name: string): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/app/slow') {
+    req.resume();
+    const timer = setTimeout(() => res.end('done'), Number(url.searchParams.get('ms')));
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  echoHandler(req, res, name);
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('graceful stop', () => {
+  it('stops accepting at once, lets a running request finish, then ends every thread', async () => {
+    const [h, a] = await Promise.all([startHarness({ threads: 2, drainTimeoutMs: 5000 }), startBackend('a', slowHandler)]);
+    const agent = newAgent();
+    try {
+      h.addNode(0, a, [[0, '/app']]);
+      assert.equal(h.pool.runningThreads(), 2);
+      const inFlight = fetchText(agent, h.origin, '/app/slow?ms=600');
+      await new Promise((r) => setTimeout(r, 150));
+      const started = Date.now();
+      const stopped = h.pool.stop();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await connects(h.port), false, 'no new connection once stopping');
+      const reply = await inFlight;
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, 'done');
+      await stopped;
+      const took = Date.now() - started;
+      assert.ok(took >= 350 && took < 3000, `stop took ${took} ms`);
+      assert.equal(h.pool.listeningThreads(), 0);
+      assert.equal(h.pool.runningThreads(), 0, 'no thread left');
+      assert.equal(h.counters.busy(0), 0);
+      await h.pool.stop();
+    } finally {
+      await agent.close();
+      await a.close();
+    }
+  });
+
+  it('cuts requests still running when the drain timeout expires', async () => {
+    const [h, a] = await Promise.all([startHarness({ threads: 1, drainTimeoutMs: 300 }), startBackend('a', slowHandler)]);
+    const agent = newAgent();
+    try {
+      h.addNode(0, a, [[0, '/app']]);
+      const inFlight = fetchText(agent, h.origin, '/app/slow?ms=5000').then(
+        (r) => `status ${r.status}`,
+        (err: Error) => `error ${err.message}`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      await h.pool.stop();
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 2000, `stop took ${took} ms`);
+      assert.match(await inFlight, /^error /);
+      assert.equal(h.pool.runningThreads(), 0);
+      assert.equal(h.counters.busy(0), 0);
+    } finally {
+      await agent.close();
+      await a.close();
+    }
+  });
+});
+
+describe('supervision', () => {
+  for (const how of ['throw', 'exit'] as const) {
+    it(`a thread that dies (${how === 'throw' ? 'uncaught exception' : 'process.exit'}) under load is replaced within a second`, async () => {
+      const [h, a] = await Promise.all([startHarness({ threads: 2 }), startBackend('a')]);
+      const agent = newAgent(8);
+      let stop = false;
+      try {
+        h.addNode(0, a, [[0, '/app']]);
+        const outcomes: Array<{ at: number; end: number; ok: boolean }> = [];
+        const client = async (): Promise<void> => {
+          // Bounded: at most 600 requests per client.
+          for (let i = 0; i < 600 && !stop; i++) {
+            const at = Date.now();
+            try {
+              const r = await fetchText(agent, h.origin, '/app/x');
+              outcomes.push({ at, end: Date.now(), ok: r.status === 200 && json(r).backend === 'a' });
+            } catch {
+              outcomes.push({ at, end: Date.now(), ok: false });
+            }
+          }
+        };
+        const clients = Array.from({ length: 4 }, () => client());
+        await new Promise((r) => setTimeout(r, 200));
+        const killedAt = Date.now();
+        h.pool.killThread(0, how);
+        let restoredAt = 0;
+        const deadline = killedAt + 3000;
+        // The dead thread is noticed first, then replaced.
+        while (Date.now() < deadline && h.pool.listeningThreads() === 2) await new Promise((r) => setTimeout(r, 2));
+        while (Date.now() < deadline && h.pool.listeningThreads() < 2) await new Promise((r) => setTimeout(r, 5));
+        restoredAt = Date.now();
+        assert.equal(h.pool.listeningThreads(), 2, 'thread count restored');
+        assert.ok(restoredAt - killedAt < 1000, `replaced after ${restoredAt - killedAt} ms`);
+        assert.equal(h.pool.runningThreads(), 2);
+        // The replacement serves too: with the other thread gone as well, only it is left.
+        await new Promise((r) => setTimeout(r, 200));
+        h.pool.killThread(1, how);
+        await new Promise((r) => setTimeout(r, 300));
+        stop = true;
+        await Promise.all(clients);
+        const failed = outcomes.filter((o) => !o.ok);
+        const servedAfter = outcomes.filter((o) => o.ok && o.at > restoredAt).length;
+        assert.ok(servedAfter > 20, `${servedAfter} requests served after the replacement`);
+        // Only requests on the dying threads' connections may fail.
+        assert.ok(failed.length <= 16, `${failed.length} of ${outcomes.length} requests failed`);
+        assert.ok(failed.every((o) => o.end >= killedAt), 'nothing failed before the kill');
+        const last = outcomes.filter((o) => o.at > Date.now() - 150);
+        assert.ok(last.length === 0 || last.every((o) => o.ok), 'serving normally at the end');
+        await fetchText(agent, h.origin, '/app/after').then((r) => assert.equal(r.status, 200));
+      } finally {
+        stop = true;
+        await agent.close();
+        await h.close();
+        await a.close();
+      }
+    });
+  }
+
+  it('refuses to kill a thread that does not exist', async () => {
+    const h = await startHarness({ threads: 1 });
+    try {
+      assert.throws(() => h.pool.killThread(5), ForwardingStateError);
+    } finally {
+      await h.close();
+    }
+  });
+});
