@@ -77,22 +77,24 @@ function malformed(rnd: () => number): string | Buffer {
       ];
       return frames[Math.floor(rnd() * frames.length)] ?? '';
     }
-    default: // semantic errors on the existing node: conflicts, bad loads, unknown routes
-      return mcmpRequest(
-        ['CONFIG', 'STATUS', 'ENABLE-APP', 'STATUS', 'PING'][Math.floor(rnd() * 5)] ?? 'STATUS',
-        [
-          'JVMRoute=node1&Host=127.0.0.1&Port=1&Type=http',
-          'JVMRoute=node1&Load=101',
-          'JVMRoute=node1&Load=-2',
-          'JVMRoute=node1&Load=x',
-          'JVMRoute=ghost&Alias=a&Context=/b',
-          'JVMRoute=node1&Alias=&Context=/b',
-          'JVMRoute=node1&Alias=a&Context=',
-          'Scheme=gopher&Host=h&Port=1',
-          'JVMRoute=node1&Port=0&Type=http&Host=x',
-          'JVMRoute=node1&Type=udp',
-        ][Math.floor(rnd() * 10)] ?? '',
-      );
+    default: {
+      // semantic errors on the existing node: conflicts, bad loads, unknown routes
+      const cases: Array<[string, string]> = [
+        ['CONFIG', 'JVMRoute=node1&Host=127.0.0.1&Port=1&Type=http'],
+        ['STATUS', 'JVMRoute=node1&Load=101'],
+        ['STATUS', 'JVMRoute=node1&Load=-2'],
+        ['STATUS', 'JVMRoute=node1&Load=x'],
+        ['ENABLE-APP', 'JVMRoute=ghost&Alias=a&Context=/b'],
+        ['ENABLE-APP', 'JVMRoute=node1&Alias=&Context=/b'],
+        ['STOP-APP', 'JVMRoute=node1&Alias=a&Context='],
+        ['PING', 'Scheme=gopher&Host=h&Port=1'],
+        ['CONFIG', 'JVMRoute=node1&Port=0&Type=http&Host=x'],
+        ['CONFIG', 'JVMRoute=node9&Type=udp'],
+        ['REMOVE-APP', 'JVMRoute=ghost'],
+      ];
+      const [m, body] = cases[Math.floor(rnd() * cases.length)] ?? ['STATUS', ''];
+      return mcmpRequest(m, body, m === 'REMOVE-APP' ? '/*' : '/');
+    }
   }
 }
 

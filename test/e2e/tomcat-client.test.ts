@@ -16,8 +16,11 @@ class JavaMcmpConnection {
   #buffer: Buffer = Buffer.alloc(0);
   #waiting: ((r: RawResponse) => void) | undefined;
 
+  #failed: ((err: Error) => void) | undefined;
+
   constructor(port: number) {
     this.#socket = net.connect(port, '127.0.0.1');
+    this.#socket.on('error', (err) => this.#failed?.(err));
     this.#socket.on('data', (d: Buffer) => {
       this.#buffer = Buffer.concat([this.#buffer, d]);
       const { responses, rest } = parseResponses(this.#buffer, false);
@@ -37,7 +40,7 @@ class JavaMcmpConnection {
     head.push('User-Agent: ClusterListener/1.0', 'Connection: Keep-Alive');
     return new Promise((resolve, reject) => {
       this.#waiting = resolve;
-      this.#socket.once('error', reject);
+      this.#failed = reject;
       this.#socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
     });
   }
