@@ -24,6 +24,12 @@ export interface Tracked {
 }
 
 const live = new Set<Tracked>();
+let interrupted = false;
+
+/** True once a signal asked the bench to stop: nothing new is started. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
 const OUTPUT_KEEP = 8192;
 
 /**
@@ -32,6 +38,7 @@ const OUTPUT_KEEP = 8192;
  * closes, which covers the case where this process dies without cleaning up.
  */
 export function spawnTracked(command: string, args: readonly string[], opts: SpawnOptions = {}): Tracked {
+  if (interrupted) throw new ProcessStartError(`not starting ${command}: the bench is stopping`);
   const child = spawn(command, args, { ...opts, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (d: Buffer): void => {
@@ -96,6 +103,7 @@ function installExitHooks(): void {
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      interrupted = true;
       process.stderr.write(`\nbench: ${sig}, stopping child processes\n`);
       void stopAll().finally(() => process.exit(130));
     });

@@ -5,7 +5,7 @@
 // machine the load generator and backend share (PERFORMANCE.md).
 import { BODY_PATHS, BODY_SIZES, type BodySize } from './backend';
 import type { LoadGenerator, LoadResult } from './load';
-import { cpuMicros, resetPeakRss, treeCpuMicros, treePeakRssKiB } from './proc';
+import { cpuMicros, isInterrupted, resetPeakRss, treeCpuMicros, treePeakRssKiB } from './proc';
 import type { RunningTarget } from './targets/types';
 
 export type ConnectionMode = 'keep-alive' | 'close';
@@ -116,6 +116,7 @@ function summarize(t: RunningTarget, samples: RunSample[], failure: string | und
 export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptions): Promise<void> {
   if (o.warmupSec <= 0) return;
   for (const t of targets) {
+    if (isInterrupted()) return;
     try {
       await o.gen.run({ port: t.port, path: BODY_PATHS.small, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
     } catch (e) {
@@ -131,6 +132,7 @@ export async function runScenario(sc: Scenario, targets: readonly RunningTarget[
   const failures = new Map<string, string>();
   for (let round = 1; round <= o.rounds; round++) {
     for (const t of targets) {
+      if (isInterrupted()) break;
       if (failures.has(t.label)) continue;
       try {
         const s = await measureOnce(t, sc, o, round);
@@ -141,6 +143,7 @@ export async function runScenario(sc: Scenario, targets: readonly RunningTarget[
             (s.load.errors + s.load.non2xx > 0 ? `  (${s.load.errors} errors, ${s.load.non2xx} non-2xx)` : ''),
         );
       } catch (e) {
+        if (isInterrupted()) break;
         const msg = e instanceof Error ? e.message : String(e);
         failures.set(t.label, msg);
         o.print(`  ${name} ${t.label}: run failed: ${msg}`);
