@@ -41,6 +41,23 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger(command.options.logLevel as 'info');
   const proxy = new McmpEdge(command.options, logger);
+  // Signals are handled from the start, so a SIGTERM during start-up also stops cleanly.
+  let stopped: ((code: number) => void) | undefined;
+  const exit = new Promise<number>((resolve) => {
+    stopped = resolve;
+  });
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    proxy.stop().then(
+      () => stopped?.(0),
+      (err: unknown) => {
+        logger.error({ err }, 'unclean shutdown');
+        stopped?.(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
   try {
     const { listen, manager } = await proxy.start();
     // One plain line on stdout whatever the log level, so people and scripts know where it listens.
@@ -51,20 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger.flush();
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: string): void => {
-      logger.info({ signal }, 'shutting down');
-      proxy.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'unclean shutdown');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
+  return exit;
 }
 
 function formatAddress(a: { host: string; port: number }): string {
@@ -75,6 +79,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // Everything is closed by now; if a stray handle still holds the loop, do not hang.
+      setTimeout(() => process.exit(code), 2000).unref();
     },
     (err: unknown) => {
       process.stderr.write(`mcmp-edge: ${(err as Error).stack ?? String(err)}\n`);

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProxyOptions } from './cli/args';
 import { ClusterState } from './cluster/state';
 import { Maintenance } from './cluster/maintenance';
+import { persistenceDirectory, TablePersistence } from './cluster/persist';
 import { NetProber } from './cluster/probe';
 import { maxMcmpBodySize, RELEASE } from './config/directives';
 import { ForwardingPool } from './forward/pool';
@@ -34,6 +35,7 @@ export class McmpEdge {
   readonly #server: ManagerServer;
   readonly #maintenance: Maintenance;
   readonly #pool: ForwardingPool;
+  readonly #persistence: TablePersistence | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ProxyOptions, logger: Logger) {
@@ -58,6 +60,8 @@ export class McmpEdge {
       serverHeader: SERVER_HEADER,
       logger,
     });
+    const persistDir = persistenceDirectory(d);
+    this.#persistence = persistDir === undefined ? undefined : new TablePersistence({ state: this.state, directory: persistDir, logger });
     this.#maintenance = new Maintenance({ state: this.state, counters: this.counters, prober, directives: d, logger });
     this.#pool = new ForwardingPool(
       {
@@ -86,6 +90,11 @@ export class McmpEdge {
   }
 
   async start(): Promise<RunningAddresses> {
+    // PersistSlots: the saved tables are back before any MCMP or client traffic.
+    if (this.#persistence !== undefined) {
+      await this.#persistence.load();
+      this.#persistence.start();
+    }
     const manager = await this.#server.listen();
     const { port } = await this.#pool.start();
     this.#maintenance.start();
@@ -99,6 +108,7 @@ export class McmpEdge {
     this.#stopping ??= (async () => {
       this.#maintenance.stop();
       await Promise.all([this.#server.close(), this.#pool.stop()]);
+      await this.#persistence?.stop();
       this.#logger.info('mcmp-edge stopped');
     })();
     return this.#stopping;
