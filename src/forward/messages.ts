@@ -21,11 +21,15 @@ export interface ThreadTask {
   readonly logLevel: string;
   readonly maxSessionId: number;
   readonly control: MessagePort;
+  /** Shared with the pool: incremented when the thread closed its sockets on 'close-now'. */
+  readonly closedAck: Int32Array;
 }
 
 /** Primary → thread. */
 export type ThreadCommand =
   | { readonly type: 'stop' }
+  /** The process is exiting: close every socket now, synchronously, and acknowledge in closedAck. */
+  | { readonly type: 'close-now' }
   /** Fault injection: die by an uncaught exception or by process.exit(). */
   | { readonly type: 'crash'; readonly how: 'throw' | 'exit' };
 

@@ -39,6 +39,8 @@ const RESTART_BACKOFF_MAX_MS = 1000;
 const CRASH_LOOP_WINDOW_MS = 10_000;
 /** Time allowed on top of drainTimeoutMs for threads to close and return. */
 const STOP_GRACE_MS = 5000;
+/** How long an exiting process waits for its threads to close their sockets. */
+const EXIT_CLOSE_WAIT_MS = 1000;
 
 interface ThreadSlot {
   readonly index: number;
@@ -63,6 +65,9 @@ export class ForwardingPool {
   #port = 0;
   #starting: Promise<{ port: number }> | null = null;
   #stopping: Promise<void> | null = null;
+  /** Threads add 1 here once they closed their sockets on 'close-now'. */
+  readonly #closedAck = new Int32Array(new SharedArrayBuffer(4));
+  readonly #onProcessExit = (): void => this.#closeThreadsOnExit();
 
   constructor(opts: ForwardingOptions, logger: Logger) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${opts.threads}`);
@@ -115,6 +120,7 @@ export class ForwardingPool {
       recordTiming: false,
     });
     this.#piscina.on('error', (err: unknown) => this.#logger.error({ err }, 'forwarding thread error'));
+    process.on('exit', this.#onProcessExit);
     try {
       // The first thread settles the port; the others join it (SO_REUSEPORT).
       if (this.#opts.listenPort !== 0) {
@@ -199,6 +205,31 @@ export class ForwardingPool {
     // The tasks have returned, so each thread has closed its uWS sockets and may end.
     await this.#piscina?.destroy();
     this.#piscina = null;
+    process.off('exit', this.#onProcessExit);
+  }
+
+  /**
+   * The process exits while threads run (an uncaught error, process.exit()):
+   * Node would end each thread with its uWS sockets open, which aborts the
+   * process (uv_loop_close with open handles). Each thread is told to close
+   * them, and the exit waits (synchronously, briefly) until they did.
+   */
+  #closeThreadsOnExit(): void {
+    const command: ThreadCommand = { type: 'close-now' };
+    Atomics.store(this.#closedAck, 0, 0);
+    let expected = 0;
+    for (const slot of this.#slots) {
+      if (slot.control === null) continue;
+      slot.control.postMessage(command);
+      expected++;
+    }
+    const deadline = Date.now() + EXIT_CLOSE_WAIT_MS;
+    for (;;) {
+      const acked = Atomics.load(this.#closedAck, 0);
+      const left = deadline - Date.now();
+      if (acked >= expected || left <= 0) return;
+      Atomics.wait(this.#closedAck, 0, acked, left);
+    }
   }
 
   /** Submits slot `index`'s task; resolves once that thread listens, rejects if it ends first. */
@@ -223,6 +254,7 @@ export class ForwardingPool {
       logLevel: o.logLevel,
       maxSessionId: o.maxSessionId,
       control: port2,
+      closedAck: this.#closedAck,
     };
     return new Promise<void>((resolve, reject) => {
       let listening = false;

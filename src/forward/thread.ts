@@ -28,7 +28,11 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
     const stopRequested = new Promise<void>((resolve) => {
       control.on('message', (command: ThreadCommand) => {
         if (command.type === 'stop') resolve();
-        else if (command.type === 'crash') crash(command.how);
+        else if (command.type === 'close-now') {
+          server.closeNow();
+          Atomics.add(task.closedAck, 0, 1);
+          Atomics.notify(task.closedAck, 0);
+        } else if (command.type === 'crash') crash(command.how);
       });
     });
     const listening: ThreadEvent = { type: 'listening', index: task.index, port };

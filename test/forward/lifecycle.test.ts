@@ -1,8 +1,10 @@
 // The life of the forwarding threads: graceful stop with requests in flight,
 // and threads that die and are replaced while the proxy keeps serving.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ForwardingStateError } from '../../src/forward/errors';
 import { echoHandler, fetchText, json, newAgent, startBackend, startHarness } from './fixtures';
@@ -149,4 +151,39 @@ describe('supervision', () => {
       await h.close();
     }
   });
+});
+
+describe('the process exiting while threads serve', () => {
+  // A worker thread that ends with uWS sockets open aborts the whole process;
+  // the pool has every thread close them first, so the exit code is the real one.
+  for (const [how, code] of [
+    ['throw', 1],
+    ['exit', 3],
+  ] as const) {
+    it(`${how === 'throw' ? 'an uncaught error' : 'process.exit(3)'} in the primary ends the process cleanly (code ${code})`, async () => {
+      const fixtures = JSON.stringify(path.join(__dirname, 'fixtures.js'));
+      const script = `
+        const { startHarness, startBackend, fetchText, newAgent } = require(${fixtures});
+        (async () => {
+          const [h, a] = await Promise.all([startHarness({ threads: 2 }), startBackend('a')]);
+          h.addNode(0, a, [[0, '/app']]);
+          const agent = newAgent();
+          const r = await fetchText(agent, h.origin, '/app/');
+          process.stdout.write('served ' + r.status + '\\n');
+          setTimeout(() => { ${how === 'throw' ? "throw new Error('primary crashed')" : 'process.exit(3)'} }, 20);
+        })();`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+      clearTimeout(timer);
+      assert.match(out, /served 200/);
+      assert.equal(signal, null, `killed by ${signal}: ${err}`);
+      assert.equal(exitCode, code, err);
+      assert.doesNotMatch(err, /uv_loop_close|Assertion failed/);
+    });
+  }
 });
