@@ -423,9 +423,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
             this.#setSessionId = sessionIdFromSetCookie(value.toString('latin1'), cookieName);
           }
           break;
-        case ResponseHeader.ContentLength:
-          this.#contentLength = Number(value.toString('latin1'));
+        case ResponseHeader.ContentLength: {
+          // undici validated the framing; anything odd here is relayed chunked rather than trusted.
+          const length = Number(value.toString('latin1'));
+          this.#contentLength = Number.isSafeInteger(length) && length >= 0 ? length : -1;
           break;
+        }
         case ResponseHeader.Connection: {
           for (const token of connectionTokens(value.toString('latin1'))) named.push(token);
           break;

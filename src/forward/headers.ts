@@ -154,20 +154,26 @@ function nameIs(name: Buffer, lower: string): boolean {
 export function responseHeaderKind(name: Buffer): ResponseHeader {
   switch (name.length) {
     case 2:
-      return nameIs(name, 'te') ? ResponseHeader.Drop : ResponseHeader.Forward;
+      if (nameIs(name, 'te')) return ResponseHeader.Drop;
+      break;
     case 4:
       // uWS always writes its own Date; two Date headers would be invalid.
-      return nameIs(name, 'date') ? ResponseHeader.Drop : ResponseHeader.Forward;
+      if (nameIs(name, 'date')) return ResponseHeader.Drop;
+      break;
     case 7:
-      return nameIs(name, 'trailer') || nameIs(name, 'upgrade') ? ResponseHeader.Drop : ResponseHeader.Forward;
+      if (nameIs(name, 'trailer') || nameIs(name, 'upgrade')) return ResponseHeader.Drop;
+      break;
     case 10:
       if (nameIs(name, 'set-cookie')) return ResponseHeader.SetCookie;
       if (nameIs(name, 'connection')) return ResponseHeader.Connection;
-      return nameIs(name, 'keep-alive') ? ResponseHeader.Drop : ResponseHeader.Forward;
+      if (nameIs(name, 'keep-alive')) return ResponseHeader.Drop;
+      break;
     case 14:
-      return nameIs(name, 'content-length') ? ResponseHeader.ContentLength : ResponseHeader.Forward;
+      if (nameIs(name, 'content-length')) return ResponseHeader.ContentLength;
+      break;
     case 17:
-      return nameIs(name, 'transfer-encoding') ? ResponseHeader.Drop : ResponseHeader.Forward;
+      if (nameIs(name, 'transfer-encoding')) return ResponseHeader.Drop;
+      break;
   }
   if (name.length > 6 && ((name[0] as number) | 0x20) === 112 && nameIs(name.subarray(0, 6), 'proxy-')) return ResponseHeader.Drop;
   return ResponseHeader.Forward;
