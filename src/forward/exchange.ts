@@ -173,7 +173,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
         this.#state = State.Done;
         this.#clientDone = true;
         this.#releaseBody(false);
-        this.#res.cork(() => writeTextReply(this.#res, 500));
+        this.#res.cork(() => writeTextReply(this.#res, 500, this.#head.closeConnection));
       }
     }
     this.#finish();
@@ -202,6 +202,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
   }
 
+  /** Routing from a timer or an undici callback: a throw must cost this request only. */
+  #routeAgain(): void {
+    try {
+      this.#routeAndDispatch();
+    } catch (err) {
+      this.#ctx.logger.error({ err }, 'routing a request again failed');
+      this.internalError();
+    }
+  }
+
   /** MCMP.md §5.6 step 3: sleep WaitWorker/100 and route again, up to WaitWorker in total. */
   #waitForWorker(status: number, waitWorkerUs: number): void {
     const now = Date.now();
@@ -216,7 +226,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     const step = Math.max(1, Math.min(waitWorkerUs / 100_000, this.#waitDeadline - now));
     this.#waitTimer = setTimeout(() => {
       this.#waitTimer = null;
-      if (!this.#clientGone) this.#routeAndDispatch();
+      if (!this.#clientGone) this.#routeAgain();
     }, step);
   }
 
@@ -228,7 +238,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Local;
     this.#releaseBody(false);
-    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, () => this.#finish());
+    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, this.#head.closeConnection, () => this.#finish());
   }
 
   #dispatch(route: NodeRoute): void {
@@ -386,7 +396,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
       if (this.#tries <= route.balancer.maxAttempts && replayable && IDEMPOTENT.has(this.#head.method)) {
         ctx.logger.debug({ code, node: route.node.route, tries: this.#tries }, 'node connection failed, trying another node');
         (this.#exclude ??= new Set()).add(node);
-        this.#routeAndDispatch();
+        this.#routeAgain();
         return;
       }
       ctx.logger.debug({ code, node: route.node.route }, 'node connection failed');
@@ -469,6 +479,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     res.writeStatus(this.#statusLine);
     const h = this.#responseHeaders;
     for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
+    if (this.#head.closeConnection) res.writeHeader('Connection', 'close');
   }
 
   /** Inside cork (from onData). */
@@ -521,7 +532,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#clientDone = true;
     this.#releaseBody(false);
     const res = this.#res;
-    res.cork(() => writeTextReply(res, status));
+    res.cork(() => writeTextReply(res, status, this.#head.closeConnection));
     this.#finish();
   }
 

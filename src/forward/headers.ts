@@ -26,6 +26,11 @@ export class ClientRequestHead {
   forwardedHost = '';
   /** Values of Connection headers: the hop-by-hop headers the client named. */
   connection = '';
+  /**
+   * The client sent `Connection: close`: uWS closes after the response but
+   * does not say so, so the response carries the header (RFC 9112 §9.6).
+   */
+  closeConnection = false;
 
   get hasBody(): boolean {
     return this.contentLength > 0 || this.chunked;
@@ -94,7 +99,10 @@ export function readRequestHead(req: HttpRequest, url: string, clientAddress: st
   target = head;
   req.forEach(collect);
   target = undefined;
-  if (head.connection !== '') dropConnectionTokens(head);
+  if (head.connection !== '') {
+    head.closeConnection = /(?:^|,)\s*close\s*(?:,|$)/i.test(head.connection);
+    dropConnectionTokens(head);
+  }
   const h = head.headers;
   h.push('x-forwarded-for', head.forwardedFor === '' ? clientAddress : `${head.forwardedFor}, ${clientAddress}`);
   h.push('x-forwarded-proto', proto);

@@ -16,14 +16,21 @@ export function statusLine(status: number, reason?: string): string {
   return line;
 }
 
-/** Writes a complete text reply; call inside res.cork() or a uWS handler. */
-export function writeTextReply(res: HttpResponse, status: number, closeConnection = false): void {
+/**
+ * Writes a complete text reply; call inside res.cork() or a uWS handler.
+ * `clientAskedClose`: the request said Connection: close (uWS closes after the
+ * response but writes no header for it). `forceClose`: the proxy closes the
+ * connection itself (uWS then writes the header).
+ */
+export function writeTextReply(res: HttpResponse, status: number, clientAskedClose = false, forceClose = false): void {
   const line = statusLine(status);
   res.writeStatus(line);
+  if (clientAskedClose) res.writeHeader('Connection', 'close');
+  const close = forceClose && !clientAskedClose;
   if (status === 204 || status === 304) {
-    res.endWithoutBody(undefined, closeConnection);
+    res.endWithoutBody(undefined, close);
     return;
   }
   res.writeHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end(`${line}\n`, closeConnection);
+  res.end(`${line}\n`, close);
 }

@@ -174,7 +174,7 @@ export class ForwardingServer implements ExchangeContext {
       this.logger.error({ err }, 'forwarding a request failed');
       if (exchange === undefined) {
         res.onAborted(() => undefined);
-        res.cork(() => writeTextReply(res, 500, true));
+        res.cork(() => writeTextReply(res, 500, false, true));
       } else {
         exchange.internalError();
       }

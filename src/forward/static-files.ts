@@ -70,9 +70,12 @@ export class StaticFiles {
     return file === this.#root || file.startsWith(this.#root + path.sep) ? file : null;
   }
 
-  /** Serves GET/HEAD (others: 405); `done` runs once the response is over, whatever happened. */
-  serve(res: HttpResponse, method: string, url: string, done: () => void): LocalResponse {
-    const reply = new StaticReply(res, method === 'HEAD', done);
+  /**
+   * Serves GET/HEAD (others: 405); `done` runs once the response is over,
+   * whatever happened. `closeConnection`: the client asked for Connection: close.
+   */
+  serve(res: HttpResponse, method: string, url: string, closeConnection: boolean, done: () => void): LocalResponse {
+    const reply = new StaticReply(res, method === 'HEAD', closeConnection, done);
     const file = this.resolvePath(url);
     if (file === null) {
       reply.text(404);
@@ -122,14 +125,16 @@ function openForReading(file: string): Promise<number> {
 class StaticReply implements LocalResponse, BodyProducer {
   readonly #res: HttpResponse;
   readonly #head: boolean;
+  readonly #close: boolean;
   readonly #done: () => void;
   #aborted = false;
   #finished = false;
   #stream: fs.ReadStream | null = null;
 
-  constructor(res: HttpResponse, head: boolean, done: () => void) {
+  constructor(res: HttpResponse, head: boolean, close: boolean, done: () => void) {
     this.#res = res;
     this.#head = head;
+    this.#close = close;
     this.#done = done;
   }
 
@@ -146,7 +151,7 @@ class StaticReply implements LocalResponse, BodyProducer {
 
   text(status: number): void {
     if (this.#aborted || this.#finished) return;
-    this.#res.cork(() => writeTextReply(this.#res, status));
+    this.#res.cork(() => writeTextReply(this.#res, status, this.#close));
     this.#finish();
   }
 
@@ -160,6 +165,7 @@ class StaticReply implements LocalResponse, BodyProducer {
       fs.close(fd, () => undefined);
       res.cork(() => {
         res.writeStatus('200 OK').writeHeader('Content-Type', contentType).writeHeader('Content-Length', String(size));
+        if (this.#close) res.writeHeader('Connection', 'close');
         res.endWithoutBody();
       });
       this.#finish();
@@ -168,6 +174,7 @@ class StaticReply implements LocalResponse, BodyProducer {
     const writer = new ResponseBodyWriter(res, size, this);
     res.cork(() => {
       res.writeStatus('200 OK').writeHeader('Content-Type', contentType);
+      if (this.#close) res.writeHeader('Connection', 'close');
       writer.startKnownLength();
     });
     if (writer.done) {

@@ -144,6 +144,20 @@ describe('HTTP semantics through the proxy', () => {
     assert.equal(res.body.toString(), 'ok');
   });
 
+  it('a client that asks for Connection: close is told so, and the connection closes', async () => {
+    const proxied = await sendRaw(h.port, 'GET /app/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 });
+    assert.equal(proxied.responses[0]?.status, 200);
+    assert.equal(proxied.responses[0]?.headers.connection, 'close');
+    assert.equal(proxied.closed, true);
+    const local = await sendRaw(h.port, 'GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 });
+    assert.equal(local.responses[0]?.status, 404);
+    assert.equal(local.responses[0]?.headers.connection, 'close');
+    assert.equal(local.closed, true);
+    for (const r of [proxied, local]) {
+      assert.equal(r.responses[0]?.rawHeaders.filter((l) => /^connection:/i.test(l)).length, 1, 'one Connection header');
+    }
+  });
+
   it('HEAD, 204 and 304 carry no body and leave the connection usable', async () => {
     // One connection, one request at a time: a body sent where none belongs
     // would be read as the start of the next response.
