@@ -65,9 +65,8 @@ const CONNECTION_FAILURES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
+  // "other side closed": the node closed the connection before answering.
   'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
 ]);
 
 function errorCode(err: Error): string {

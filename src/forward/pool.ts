@@ -285,7 +285,7 @@ export class ForwardingPool {
 
   /** A running thread's task ended: expected while stopping, a death otherwise. */
   #threadEnded(slot: ThreadSlot, err: unknown): void {
-    if (this.#state !== 'running') return;
+    if (!this.#serving()) return;
     const now = Date.now();
     slot.deaths = slot.deaths.filter((t) => now - t < CRASH_LOOP_WINDOW_MS);
     slot.deaths.push(now);
@@ -293,9 +293,14 @@ export class ForwardingPool {
     this.#logger.error({ err, thread: slot.index, restartInMs: delay }, 'forwarding thread died; replacing it');
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
-      if (this.#state !== 'running') return;
+      if (!this.#serving()) return;
       this.#launch(slot.index).catch((launchErr: unknown) => this.#threadEnded(slot, launchErr));
     }, delay);
+  }
+
+  /** Threads that die now are replaced (not while stopping). */
+  #serving(): boolean {
+    return this.#state === 'starting' || this.#state === 'running';
   }
 
   #deliverSessions(batch: Uint8Array): void {
