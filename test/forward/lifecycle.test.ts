@@ -87,7 +87,7 @@ describe('graceful stop', () => {
 
 describe('supervision', () => {
   for (const how of ['throw', 'exit'] as const) {
-    it(`a thread that dies (${how === 'throw' ? 'uncaught exception' : 'process.exit'}) under load is replaced within a second`, async () => {
+    it(`a thread that dies (${how === 'throw' ? 'uncaught exception' : 'process.exit'}) under load is replaced within a second`, async (t) => {
       const [h, a] = await Promise.all([startHarness({ threads: 2 }), startBackend('a')]);
       const agent = newAgent(8);
       let stop = false;
@@ -116,6 +116,7 @@ describe('supervision', () => {
         while (Date.now() < deadline && h.pool.listeningThreads() === 2) await new Promise((r) => setTimeout(r, 2));
         while (Date.now() < deadline && h.pool.listeningThreads() < 2) await new Promise((r) => setTimeout(r, 5));
         restoredAt = Date.now();
+        t.diagnostic(`replaced after ${restoredAt - killedAt} ms`);
         assert.equal(h.pool.listeningThreads(), 2, 'thread count restored');
         assert.ok(restoredAt - killedAt < 1000, `replaced after ${restoredAt - killedAt} ms`);
         assert.equal(h.pool.runningThreads(), 2);
