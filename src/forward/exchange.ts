@@ -245,10 +245,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     const node = route.node;
     const pool = ctx.upstreams.pool(node);
     if (pool === null) {
-      // An ajp node: this forwarder speaks HTTP/1.1 only; the choice is not a real use of the node.
+      // An ajp node: this forwarder speaks HTTP/1.1 only. The choice was not a
+      // use of the node; another node may serve the request (the router
+      // answers 503 when none is left).
       ctx.counters.undoElected(node.id);
-      ctx.logger.warn({ node: node.route, type: node.type }, 'node type not supported by the forwarder');
-      this.#reply(502);
+      (this.#exclude ??= new Set()).add(node.id);
+      this.#routeAndDispatch();
       return;
     }
     this.#state = State.Upstream;

@@ -68,6 +68,8 @@ export class NodeUpstreams {
   /** Indexed by node slot id. */
   readonly #byNode: Array<Upstream | undefined> = [];
   readonly #logger: Logger;
+  /** Nodes already reported as of a type that cannot be forwarded to. */
+  readonly #warned = new Set<string>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -86,7 +88,14 @@ export class NodeUpstreams {
       this.#retire(current);
     }
     const origin = nodeOrigin(node);
-    if (origin === null) return null;
+    if (origin === null) {
+      const key = `${node.route}/${node.type}`;
+      if (!this.#warned.has(key)) {
+        this.#warned.add(key);
+        this.#logger.warn({ node: node.route, type: node.type }, 'node type not supported by the forwarder (HTTP/1.1 only); requests go to other nodes');
+      }
+      return null;
+    }
     const pool = createPool(origin, node);
     this.#byNode[node.id] = { row: node, pool };
     return pool;

@@ -271,3 +271,26 @@ describe('requests no balancer takes: --docroot', () => {
     assert.equal(json(await fetchText(agent, h.origin, '/app/')).backend, 'a');
   });
 });
+
+describe('nodes this forwarder cannot speak to', () => {
+  it('skips ajp nodes for the others, and answers 503 when only ajp nodes serve the context', async () => {
+    const [h, b] = await Promise.all([startHarness(), startBackend('b')]);
+    const agent = newAgent();
+    try {
+      h.addNode(0, { port: 8009 }, [[0, '/app']], { type: 'ajp' });
+      h.addNode(1, b, [[1, '/app']]);
+      for (let i = 0; i < 6; i++) {
+        const r = await fetchText(agent, h.origin, '/app/x');
+        assert.equal(r.status, 200);
+        assert.equal(json(r).backend, 'b');
+      }
+      assert.equal(h.counters.elected(0), 0, 'the ajp node is never counted as used');
+      h.addNode(2, { port: 8009 }, [[2, '/only-ajp']], { type: 'ajp' });
+      assert.equal((await fetchText(agent, h.origin, '/only-ajp/')).status, 503);
+    } finally {
+      await agent.close();
+      await h.close();
+      await b.close();
+    }
+  });
+});
