@@ -294,3 +294,39 @@ describe('nodes this forwarder cannot speak to', () => {
     }
   });
 });
+
+describe("a node's connection settings", () => {
+  it('smax caps the connections to the node; ttl closes them when idle', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const closedAt: number[] = [];
+    const [h, a] = await Promise.all([
+      startHarness({ threads: 1 }),
+      startBackend('a', (req, res) => {
+        if (!sockets.has(req.socket)) {
+          sockets.add(req.socket);
+          req.socket.once('close', () => closedAt.push(Date.now()));
+        }
+        req.resume();
+        setTimeout(() => res.end('ok'), 30);
+      }),
+    ]);
+    const agent = newAgent(8);
+    try {
+      h.addNode(0, a, [[0, '/app']], { smax: 1, ttlUs: 300_000 });
+      const replies = await Promise.all(Array.from({ length: 6 }, () => fetchText(agent, h.origin, '/app/')));
+      const done = Date.now();
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 200, 200, 200, 200, 200],
+      );
+      assert.equal(sockets.size, 1, 'one connection to the node');
+      await waitFor(() => closedAt.length === 1, 3000, 'the idle connection to close');
+      const idle = (closedAt[0] as number) - done;
+      assert.ok(idle >= 200 && idle < 2000, `closed after ${idle} ms idle`);
+    } finally {
+      await agent.close();
+      await h.close();
+      await a.close();
+    }
+  });
+});
