@@ -115,6 +115,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #resumeUpstream: (() => void) | null = null;
   #chunk: Buffer | null = null;
   #chunkAccepted = true;
+  /** Body bytes received from the node so far. */
+  #bodyBytesRead = 0;
   #corkedWrite: (() => void) | null = null;
   #setSessionId = '';
   #finished = false;
@@ -162,6 +164,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   internalError(): void {
     if (this.#finished) return;
     const abort = this.#state === State.Upstream ? this.#abortUpstream : null;
+    this.#closeAttempt();
     if (!this.#clientGone && !this.#clientDone) {
       if (this.#responseStarted && !this.#headPending) {
         this.#state = State.Done;
@@ -323,6 +326,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   onData(chunk: Buffer): boolean {
     if (this.#clientGone || this.#clientDone || this.#state !== State.Upstream) return true;
     this.#ctx.counters.addRead(this.#node, chunk.length);
+    this.#bodyBytesRead += chunk.length;
+    // The last bytes of a known-length body: the request stops counting as
+    // running before the client can see its end (STOP-APP's Requests=, the
+    // status page).
+    if (this.#contentLength >= 0 && this.#bodyBytesRead >= this.#contentLength) this.#closeAttempt();
     this.#chunk = chunk;
     this.#res.cork((this.#corkedWrite ??= () => this.#writeChunk()));
     this.#chunk = null;
@@ -332,6 +340,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
 
   onComplete(): void {
     if (this.#state !== State.Upstream) return;
+    this.#closeAttempt();
     if (!this.#clientGone && !this.#clientDone) {
       if (this.#noBody) {
         this.#endWithoutBody();
@@ -369,6 +378,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Done;
     this.#clientDone = true;
+    this.#closeAttempt();
     this.#releaseBody(true);
     this.#res.cork(() => this.#res.close());
     this.#finish();
@@ -462,6 +472,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
 
   /** The whole response of a HEAD, 204 or 304. */
   #endWithoutBody(): void {
+    this.#closeAttempt();
     this.#releaseBody(false);
     const res = this.#res;
     res.cork(() => {
@@ -531,6 +542,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Done;
     this.#clientDone = true;
+    this.#closeAttempt();
     this.#releaseBody(false);
     const res = this.#res;
     res.cork(() => writeTextReply(res, status, this.#head.closeConnection));
