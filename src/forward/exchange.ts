@@ -12,6 +12,7 @@ import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteRe
 import { routeOfSession } from '../router/session';
 import type { ClusterCounters } from '../slots/counters';
 import type { Logger } from '../log';
+import { canonicalisePath } from './canonical-path';
 import { ClientAbortedError } from './errors';
 import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './headers';
 import { statusLine, writeTextReply } from './replies';
@@ -30,6 +31,8 @@ export interface ExchangeContext {
   readonly upstreams: NodeUpstreams;
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
+  /** UseNocanon Off: the path sent to a node is re-canonicalised. */
+  readonly canonicalisePaths: boolean;
   readonly logger: Logger;
   /** Called exactly once per exchange, when it is over. */
   exchangeDone(): void;
@@ -267,7 +270,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     ctx.counters.beginRequest(node.id, route.contextId);
 
     const head = this.#head;
-    let path = head.url;
+    let path = ctx.canonicalisePaths ? canonicalisePath(head.url) : head.url;
     if (head.cookieIndex >= 0) head.headers[head.cookieIndex] = head.cookie;
     if (route.stripSession && route.stickyName !== '') {
       // §5.9.6 remove-on-failover: the node must not see the other node's session.

@@ -17,6 +17,7 @@ export interface ThreadTask {
   readonly sizes: TableSizes;
   readonly routing: RoutingOptions;
   readonly docroot: string | undefined;
+  readonly useNocanon: boolean;
   readonly drainTimeoutMs: number;
   readonly logLevel: string;
   readonly maxSessionId: number;

@@ -23,6 +23,8 @@ export interface ForwardingOptions {
   sizes: TableSizes;
   routing: RoutingOptions;
   docroot?: string;
+  /** UseNocanon: forward the raw request path (default false: re-canonicalised, MCMP.md §5.12). */
+  useNocanon?: boolean;
   drainTimeoutMs: number;
   logLevel: string;
   /** > 0: report session ids to the primary. */
@@ -250,6 +252,7 @@ export class ForwardingPool {
       sizes: o.sizes,
       routing: o.routing,
       docroot: o.docroot,
+      useNocanon: o.useNocanon ?? false,
       drainTimeoutMs: o.drainTimeoutMs,
       logLevel: o.logLevel,
       maxSessionId: o.maxSessionId,

@@ -27,6 +27,7 @@ export interface ForwardingServerOptions {
   readonly port: number;
   readonly routing: RoutingOptions;
   readonly docroot: string | undefined;
+  readonly useNocanon: boolean;
   readonly drainTimeoutMs: number;
 }
 
@@ -44,6 +45,7 @@ export class ForwardingServer implements ExchangeContext {
   readonly upstreams: NodeUpstreams;
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
+  readonly canonicalisePaths: boolean;
   readonly logger: Logger;
   readonly #options: ForwardingServerOptions;
   readonly #uws: Uws;
@@ -57,6 +59,7 @@ export class ForwardingServer implements ExchangeContext {
     this.sessions = deps.sessions;
     this.logger = deps.logger;
     this.routingOptions = options.routing;
+    this.canonicalisePaths = !options.useNocanon;
     this.#options = options;
     this.upstreams = new NodeUpstreams(deps.logger);
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));

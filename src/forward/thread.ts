@@ -17,7 +17,14 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   const sessions = task.maxSessionId > 0 ? new SessionBatcher(control) : null;
   const server = new ForwardingServer(
     { reader: tables.reader, counters, sessions, logger },
-    { host: task.listenHost, port: task.listenPort, routing: task.routing, docroot: task.docroot, drainTimeoutMs: task.drainTimeoutMs },
+    {
+      host: task.listenHost,
+      port: task.listenPort,
+      routing: task.routing,
+      docroot: task.docroot,
+      useNocanon: task.useNocanon,
+      drainTimeoutMs: task.drainTimeoutMs,
+    },
   );
   // However the thread ends (uncaught error, process.exit), its uWS sockets
   // must be closed first: a worker that exits holding them aborts the process.

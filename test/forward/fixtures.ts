@@ -141,7 +141,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId'>> {
+export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId' | 'useNocanon'>> {
   routing?: Partial<RoutingOptions>;
   balancer?: Partial<BalancerRow>;
 }
@@ -160,6 +160,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       sizes: SIZES,
       routing: { ...ROUTING, ...opts.routing },
       docroot: opts.docroot,
+      useNocanon: opts.useNocanon,
       drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
       logLevel: 'silent',
       maxSessionId: opts.maxSessionId ?? 0,

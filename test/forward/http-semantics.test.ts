@@ -247,3 +247,20 @@ describe('HTTP semantics through the proxy', () => {
     assert.equal(kept.headers.cookie, 'JSESSIONID=abc.node1');
   });
 });
+
+describe('the path sent to the node (UseNocanon, MCMP.md §5.12)', () => {
+  for (const useNocanon of [false, true]) {
+    it(`UseNocanon ${useNocanon ? 'On forwards the raw path' : 'Off (default) re-canonicalises the path'} (MODCLUSTER-640)`, async () => {
+      const [h, a] = await Promise.all([startHarness({ useNocanon }), startBackend('a')]);
+      try {
+        h.addNode(0, a, [[0, '/webapp1']]);
+        const r = await sendRaw(h.port, 'GET /webapp1/jsr%3aroot/toto?q=%3a HTTP/1.1\r\nHost: x\r\n\r\n', { expect: 1 });
+        const seen = JSON.parse(r.responses[0]?.body.toString() ?? '{}') as { url: string };
+        assert.equal(seen.url, useNocanon ? '/webapp1/jsr%3aroot/toto?q=%3a' : '/webapp1/jsr:root/toto?q=%3a');
+      } finally {
+        await h.close();
+        await a.close();
+      }
+    });
+  }
+});
