@@ -78,6 +78,7 @@ export class McmpEdge {
           retryIntervalSeconds: 60,
         },
         docroot: options.docroot,
+        useNocanon: d.UseNocanon,
         drainTimeoutMs: options.drainTimeoutMs,
         logLevel: options.logLevel,
         maxSessionId: d.Maxsessionid,
