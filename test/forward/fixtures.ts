@@ -1,11 +1,12 @@
 // Real pieces for the forwarding tests: slot tables published through the
 // primary's publisher, a real ForwardingPool (piscina threads, uWS), and
 // node:http back ends on 127.0.0.1 with ephemeral ports. No tests here.
+import { BALANCER_DEFAULTS, NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { ContextStatus, FlushPackets, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
+import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
 import { ForwardingPool, type ForwardingOptions } from '../../src/forward/pool';
 import type { RoutingOptions } from '../../src/router/index';
 import { ClusterCounters } from '../../src/slots/counters';
@@ -26,42 +27,12 @@ export function nowSeconds(): number {
 }
 
 export function nodeRow(id: number, route: string, port: number, over: Partial<NodeRow> = {}): NodeRow {
-  return {
-    id,
-    route,
-    balancer: 'mycluster',
-    domain: '',
-    host: '127.0.0.1',
-    port,
-    type: 'http',
-    upgrade: '',
-    ajpSecret: '',
-    reversed: false,
-    flushPackets: FlushPackets.Off,
-    flushWaitUs: 10_000,
-    pingUs: 10_000_000,
-    ttlUs: 60_000_000,
-    timeoutUs: 0,
-    smax: -1,
-    responseFieldSize: 0,
-    removed: false,
-    ...over,
-  };
+  return { ...NODE_CONFIG_DEFAULTS, id, route, balancer: 'mycluster', host: '127.0.0.1', port, type: 'http', removed: false, ...over };
 }
 
 export function balancerRow(id: number, over: Partial<BalancerRow> = {}): BalancerRow {
-  return {
-    id,
-    name: 'mycluster',
-    stickySession: true,
-    stickySessionCookie: 'JSESSIONID',
-    stickySessionPath: 'jsessionid',
-    stickySessionRemove: false,
-    stickySessionForce: false,
-    waitWorkerUs: 0,
-    maxAttempts: 1,
-    ...over,
-  };
+  // Java's StickySessionForce (No) rather than the proxy's default; tests that need it say so.
+  return { ...BALANCER_DEFAULTS, id, name: 'mycluster', stickySessionForce: false, ...over };
 }
 
 export function contextRow(id: number, path: string, node: number, status: ContextStatus = ContextStatus.Enabled): ContextRow {

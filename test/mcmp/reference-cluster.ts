@@ -3,8 +3,9 @@
 // with httpd's WSUpgradeHeader so http nodes show as ws. httpd accepted
 // `Type=udp` (exchange 17); mcmp-edge refuses it (decision D2), so that row is
 // written straight into the tables to keep the reference bytes comparable.
+import { NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
 import { Harness } from './harness';
-import { FlushPackets, type NodeType } from '../../src/cluster/types';
+import type { NodeType } from '../../src/cluster/types';
 
 export const REFERENCE_DIRECTIVES: Array<readonly [string, unknown]> = [
   ['WSUpgradeHeader', 'websocket'],
@@ -17,23 +18,13 @@ export async function referenceCluster(): Promise<Harness> {
   await h.ok('CONFIG', 'JVMRoute=probe-foo&Host=127.0.0.1&Port=17098&Foo=bar');
   h.state.putNode(
     {
+      ...NODE_CONFIG_DEFAULTS,
       id: 1,
       route: 'probe-udp',
       balancer: 'mycluster',
-      domain: '',
       host: '127.0.0.1',
       port: 17096,
       type: 'udp' as NodeType,
-      upgrade: '',
-      ajpSecret: '',
-      reversed: false,
-      flushPackets: FlushPackets.Off,
-      flushWaitUs: 10_000,
-      pingUs: 10_000_000,
-      ttlUs: 60_000_000,
-      timeoutUs: 0,
-      smax: -1,
-      responseFieldSize: 0,
       removed: false,
     },
     'new',

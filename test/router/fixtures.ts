@@ -1,7 +1,8 @@
 // Hand-built tables for the router tests. A TablesSnapshot is the reader's
 // output type (plain rows indexed by slot id), so these are real inputs, not
 // mocks. No tests here: only builders.
-import { ContextStatus, FlushPackets, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
+import { BALANCER_DEFAULTS, NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
+import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
 import { RoutingIndex, type RoutingOptions } from '../../src/router/index';
 import type { RouteRequest } from '../../src/router/route';
 import { ClusterCounters } from '../../src/slots/counters';
@@ -17,43 +18,12 @@ export const OPTIONS: RoutingOptions = {
 };
 
 export function node(id: number, route: string, over: Partial<NodeRow> = {}): NodeRow {
-  return {
-    id,
-    route,
-    balancer: 'mycluster',
-    domain: '',
-    host: '127.0.0.1',
-    port: 8080 + id,
-    type: 'http',
-    upgrade: '',
-    ajpSecret: '',
-    reversed: false,
-    flushPackets: FlushPackets.Off,
-    flushWaitUs: 10_000,
-    pingUs: 10_000_000,
-    ttlUs: 60_000_000,
-    timeoutUs: 0,
-    smax: -1,
-    responseFieldSize: 0,
-    removed: false,
-    ...over,
-  };
+  return { ...NODE_CONFIG_DEFAULTS, id, route, balancer: 'mycluster', host: '127.0.0.1', port: 8080 + id, type: 'http', removed: false, ...over };
 }
 
 export function balancer(id: number, name = 'mycluster', over: Partial<BalancerRow> = {}): BalancerRow {
-  return {
-    id,
-    name,
-    stickySession: true,
-    stickySessionCookie: 'JSESSIONID',
-    stickySessionPath: 'jsessionid',
-    stickySessionRemove: false,
-    // Java's default (the proxy's own default is yes; tests that need it say so).
-    stickySessionForce: false,
-    waitWorkerUs: 0,
-    maxAttempts: 1,
-    ...over,
-  };
+  // Java's StickySessionForce (No) rather than the proxy's default; tests that need it say so.
+  return { ...BALANCER_DEFAULTS, id, name, stickySessionForce: false, ...over };
 }
 
 export function host(id: number, alias: string, nodeId: number, vhost = 1): HostRow {

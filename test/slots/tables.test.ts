@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { BALANCER_DEFAULTS } from '../../src/cluster/defaults';
 import { ContextStatus } from '../../src/cluster/types';
 import { SlotTables, tableSizes } from '../../src/slots/tables';
 import { contextFor, nodeFor } from './torn-check';
@@ -15,7 +16,7 @@ test('a published row reads back field for field, and a freed slot reads as empt
   p.node(3, nodeFor(3, 42));
   p.context(0, contextFor(0, 42));
   p.host(1, { id: 1, alias: 'ünïcode.example', vhost: 2, node: 3 });
-  p.balancer(0, { id: 0, name: 'mycluster', stickySession: true, stickySessionCookie: 'JSESSIONID', stickySessionPath: 'jsessionid', stickySessionRemove: false, stickySessionForce: true, waitWorkerUs: 0, maxAttempts: 1 });
+  p.balancer(0, { ...BALANCER_DEFAULTS, id: 0, name: 'mycluster' });
   p.commit();
   const snap = tables.reader.snapshot();
   assert.deepEqual(snap.nodes[3], nodeFor(3, 42));

@@ -1,5 +1,6 @@
 // CONFIG (MCMP.md §2.1): registers or updates one node and its balancer row,
 // and optionally pre-registers aliases and STOPPED contexts.
+import { BALANCER_DEFAULTS, NODE_CONFIG_DEFAULTS } from '../../cluster/defaults';
 import type { Directives } from '../../config/directives';
 import { FIELD_MAX } from '../../config/directives';
 import { REMOVED_ROUTE, type ClusterState, type NodeWrite } from '../../cluster/state';
@@ -26,33 +27,8 @@ const CONFIG_TYPES: ReadonlySet<string> = new Set(['ajp', 'http', 'https']);
 function defaults(d: Directives): ConfigMessage {
   return {
     route: '',
-    node: {
-      balancer: d.ManagerBalancerName,
-      domain: '',
-      host: 'localhost',
-      port: 8009,
-      type: 'ajp',
-      upgrade: '',
-      ajpSecret: '',
-      reversed: false,
-      flushPackets: FlushPackets.Off,
-      flushWaitUs: 10_000,
-      pingUs: 10_000_000,
-      ttlUs: 60_000_000,
-      timeoutUs: 0,
-      smax: -1,
-      responseFieldSize: 0,
-    },
-    balancer: {
-      name: d.ManagerBalancerName,
-      stickySession: true,
-      stickySessionCookie: 'JSESSIONID',
-      stickySessionPath: 'jsessionid',
-      stickySessionRemove: false,
-      stickySessionForce: true,
-      waitWorkerUs: 0,
-      maxAttempts: 1,
-    },
+    node: { balancer: d.ManagerBalancerName, ...NODE_CONFIG_DEFAULTS },
+    balancer: { name: d.ManagerBalancerName, ...BALANCER_DEFAULTS },
     aliases: [],
     contexts: [],
     balancerLowered: false,
