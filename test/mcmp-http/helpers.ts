@@ -17,6 +17,7 @@ export interface LogLine {
 }
 
 export const WARN = 40;
+export const TRACE = 10;
 export const DEBUG = 20;
 
 export interface TestServer {
@@ -37,7 +38,7 @@ export const echoHandler: RequestHandler = (req) => ({
 
 export async function startServer(overrides: Partial<ManagerServerOptions> = {}): Promise<TestServer> {
   const logs: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => logs.push(JSON.parse(s) as LogLine) });
+  const logger = pino({ level: 'trace' }, { write: (s: string) => logs.push(JSON.parse(s) as LogLine) });
   const seen: HttpRequest[] = [];
   const inner = overrides.handler ?? echoHandler;
   const server = new ManagerServer({

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { AllowList } from '../../src/mcmp/http/allow';
 import { ManagerServer, ManagerServerError, type RequestHandler } from '../../src/mcmp/http/server';
 import { mcmpRequest, sendRaw } from '../helpers/raw-http';
-import { closedWithin, DEBUG, MCMP_METHODS, startServer, talk, waitFor, WARN } from './helpers';
+import { closedWithin, MCMP_METHODS, TRACE, startServer, talk, waitFor, WARN } from './helpers';
 
 const CONFIG_BODY = 'JVMRoute=node1&Host=192.168.1.10&Port=8009&StickySessionForce=No&Type=ajp';
 
@@ -247,11 +247,11 @@ test('a handler response that would break framing or inject headers becomes a 50
   }
 });
 
-test('one debug line per request with method, target, status and peer', async () => {
+test('one trace line per request with method, target, status and peer', async () => {
   const s = await startServer({ handler: () => ({ status: 404 }) });
   try {
     await sendRaw(s.port, mcmpRequest('DUMP', '', '/*'), { expect: 1 });
-    const lines = s.logs.filter((l) => l.level === DEBUG && l.method === 'DUMP');
+    const lines = s.logs.filter((l) => l.level === TRACE && l.method === 'DUMP');
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.target, '/*');
     assert.equal(lines[0]?.status, 404);

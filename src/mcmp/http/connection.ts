@@ -203,7 +203,8 @@ export class ManagerConnection {
         status = 500;
         wire = serializeResponse(errorResponse(500, 'the request could not be processed'), { httpVersion: req?.httpVersion ?? '1.1', headOnly: false, close, serverHeader: this.#s.serverHeader });
       }
-      if (req !== null) this.#s.logger.debug({ peer: this.#peer, method: req.method, target: req.target, status }, 'MCMP request');
+      // The access line of the manager port; the MCMP handler logs each command at debug.
+      if (req !== null) this.#s.logger.trace({ peer: this.#peer, method: req.method, target: req.target, status }, 'MCMP request');
       if (close) {
         this.#end(wire);
         return;
