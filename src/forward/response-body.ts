@@ -59,7 +59,8 @@ export class ResponseBodyWriter {
       return true;
     }
     if (ok) return true;
-    this.#pending = chunk;
+    // Kept past this call: the chunk may be a view into a read buffer its client reuses (h1/).
+    this.#pending = Buffer.from(chunk);
     this.#pendingOffset = offset;
     this.#watchWritable();
     return false;

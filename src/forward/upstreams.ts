@@ -1,17 +1,50 @@
-// One undici Pool per node in each forwarding thread: keep-alive connections
-// sized and timed from the node's CONFIG (MCMP.md §5.12: smax, ttl, ping,
-// Timeout). A pool is replaced when its node's address or settings change and
-// closed when the node leaves the tables.
-import { Pool } from 'undici';
+// One connection pool per node in each forwarding thread: keep-alive
+// connections sized and timed from the node's CONFIG (MCMP.md §5.12: smax,
+// ttl, ping, Timeout). A pool is replaced when its node's address or settings
+// change and closed when the node leaves the tables. The client is undici's
+// Pool or the purpose-built HTTP/1.1 client (h1/), chosen by
+// MCMP_EDGE_UPSTREAM=undici|h1; both take the same dispatch handler.
+import { Pool, type Dispatcher } from 'undici';
 import type { NodeRow } from '../cluster/types';
 import type { Logger } from '../log';
+import { H1Pool } from './h1/pool';
+
+/** What the exchange needs from a node's pool, whichever client backs it. */
+export interface UpstreamPool {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export type UpstreamClient = 'undici' | 'h1';
+
+/** The default client when MCMP_EDGE_UPSTREAM is not set. */
+export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'undici';
+
+export class UpstreamClientError extends Error {
+  readonly code = 'ERR_MCMP_EDGE_UPSTREAM_CLIENT';
+  constructor(value: string) {
+    super(`MCMP_EDGE_UPSTREAM must be undici or h1, got ${JSON.stringify(value)}`);
+    this.name = 'UpstreamClientError';
+  }
+}
+
+/** The client named by MCMP_EDGE_UPSTREAM (read once per thread, when this module loads). */
+export function upstreamClientFrom(value: string | undefined): UpstreamClient {
+  if (value === undefined || value === '') return DEFAULT_UPSTREAM_CLIENT;
+  const v = value.trim().toLowerCase();
+  if (v === 'undici' || v === 'h1') return v;
+  throw new UpstreamClientError(value);
+}
+
+const UPSTREAM_CLIENT = upstreamClientFrom(process.env['MCMP_EDGE_UPSTREAM']);
 
 /** undici's default when a node has no Timeout (0): the server default of MCMP.md §5.12. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 interface Upstream {
   row: NodeRow;
-  pool: Pool;
+  pool: UpstreamPool;
 }
 
 /** The origin undici connects to, or null for a type this forwarder cannot speak (ajp). */
@@ -46,11 +79,12 @@ function samePoolSettings(a: NodeRow, b: NodeRow): boolean {
   );
 }
 
-function createPool(origin: string, node: NodeRow): Pool {
+function createPool(origin: string, node: NodeRow, client: UpstreamClient): UpstreamPool {
   const ms = (us: number): number => Math.max(1, Math.round(us / 1000));
   const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : undefined;
   const ttl = node.ttlUs > 0 ? ms(node.ttlUs) : undefined;
-  return new Pool(origin, {
+  const Client = client === 'h1' ? H1Pool : Pool;
+  return new Client(origin, {
     connections: node.smax > 0 ? node.smax : null,
     pipelining: 1,
     connectTimeout: node.pingUs > 0 ? ms(node.pingUs) : DEFAULT_CONNECT_TIMEOUT_MS,
@@ -71,12 +105,20 @@ export class NodeUpstreams {
   /** Nodes already reported as of a type that cannot be forwarded to. */
   readonly #warned = new Set<string>();
 
-  constructor(logger: Logger) {
+  readonly #client: UpstreamClient;
+
+  constructor(logger: Logger, client: UpstreamClient = UPSTREAM_CLIENT) {
     this.#logger = logger;
+    this.#client = client;
+  }
+
+  /** Which client the pools use. */
+  get client(): UpstreamClient {
+    return this.#client;
   }
 
   /** The pool for this node row, or null when the node's type cannot be forwarded to. */
-  pool(node: NodeRow): Pool | null {
+  pool(node: NodeRow): UpstreamPool | null {
     const current = this.#byNode[node.id];
     if (current !== undefined && current.row === node) return current.pool;
     if (current !== undefined && samePoolSettings(current.row, node)) {
@@ -96,7 +138,7 @@ export class NodeUpstreams {
       }
       return null;
     }
-    const pool = createPool(origin, node);
+    const pool = createPool(origin, node, this.#client);
     this.#byNode[node.id] = { row: node, pool };
     return pool;
   }

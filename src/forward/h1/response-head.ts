@@ -1,0 +1,143 @@
+// Parses one response head (status line and header lines, the blank line
+// excluded) from a buffer the response owns: header names and values handed
+// to the handler are views into it, so it must not be the shared read buffer.
+import { ResponseParseError } from './errors';
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** Characters allowed in a header name (RFC 9110 tchar). */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+/** What the client needs from a response head; one per connection, filled per response. */
+export class ResponseHead {
+  status = 0;
+  statusText = '';
+  /** [name, value, ...] as received. */
+  headers: Buffer[] = [];
+  /** -1: no Content-Length. */
+  contentLength = -1;
+  chunked = false;
+  /** Transfer-Encoding without chunked last: the body runs to the end of the connection. */
+  otherEncoding = false;
+  /** The connection may carry another request after this response. */
+  keepAlive = true;
+  /** The node's Keep-Alive timeout hint in ms, 0 when absent. */
+  keepAliveHintMs = 0;
+}
+
+/** The end of the head in buf[start, end): the index just past the blank line, or -1. */
+export function findHeadEnd(buf: Buffer, start: number, end: number): number {
+  let i = buf.indexOf(LF, start);
+  while (i >= 0 && i < end) {
+    // A line ending followed by an empty line (CRLF or a bare LF).
+    if (i + 1 < end && buf[i + 1] === LF) return i + 2;
+    if (i + 2 < end && buf[i + 1] === CR && buf[i + 2] === LF) return i + 3;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+function lineEnd(buf: Buffer, from: number, end: number): number {
+  const i = buf.indexOf(LF, from);
+  return i < 0 || i > end ? end : i;
+}
+
+/** Parses buf[0, end) (end: just past the blank line) into `out`. */
+export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): void {
+  let eol = lineEnd(buf, 0, end);
+  let stop = eol > 0 && buf[eol - 1] === CR ? eol - 1 : eol;
+  // "HTTP/1.x SSS[ reason]"
+  if (
+    stop < 12 ||
+    buf[0] !== 0x48 || buf[1] !== 0x54 || buf[2] !== 0x54 || buf[3] !== 0x50 || buf[4] !== 0x2f || buf[5] !== 0x31 || buf[6] !== 0x2e ||
+    (buf[7] !== 0x30 && buf[7] !== 0x31) || buf[8] !== SP
+  ) {
+    throw new ResponseParseError('invalid status line');
+  }
+  const d0 = (buf[9] as number) - 48;
+  const d1 = (buf[10] as number) - 48;
+  const d2 = (buf[11] as number) - 48;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (stop > 12 && buf[12] !== SP)) throw new ResponseParseError('invalid status code');
+  out.status = d0 * 100 + d1 * 10 + d2;
+  out.statusText = stop > 13 ? buf.toString('latin1', 13, stop) : '';
+  const http10 = buf[7] === 0x30;
+  out.keepAlive = !http10;
+  out.contentLength = -1;
+  out.chunked = false;
+  out.otherEncoding = false;
+  out.keepAliveHintMs = 0;
+  const headers: Buffer[] = [];
+  out.headers = headers;
+  let sawKeepAliveToken = false;
+  let sawCloseToken = false;
+
+  let pos = eol + 1;
+  for (;;) {
+    eol = lineEnd(buf, pos, end);
+    stop = eol > pos && buf[eol - 1] === CR ? eol - 1 : eol;
+    if (stop === pos) break; // the blank line
+    if (eol >= end) throw new ResponseParseError('unterminated header line');
+    const first = buf[pos] as number;
+    if (first === SP || first === HTAB) throw new ResponseParseError('obsolete header line folding');
+    let colon = pos;
+    while (colon < stop && TCHAR[buf[colon] as number] === 1) colon++;
+    if (colon === pos || colon >= stop || buf[colon] !== COLON) throw new ResponseParseError('invalid header name');
+    let vs = colon + 1;
+    while (vs < stop && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
+    let ve = stop;
+    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    for (let i = vs; i < ve; i++) {
+      const c = buf[i] as number;
+      if ((c < 0x20 && c !== HTAB) || c === 0x7f) throw new ResponseParseError('invalid header value');
+    }
+    const nameLength = colon - pos;
+    if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
+      const name = buf.toString('latin1', pos, colon).toLowerCase();
+      if (name === 'content-length') {
+        if (ve === vs) throw new ResponseParseError('empty content-length');
+        let n = 0;
+        for (let i = vs; i < ve; i++) {
+          const c = (buf[i] as number) - 48;
+          if (c < 0 || c > 9) throw new ResponseParseError('invalid content-length');
+          n = n * 10 + c;
+        }
+        if (!Number.isSafeInteger(n)) throw new ResponseParseError('content-length too large');
+        if (out.contentLength >= 0 && out.contentLength !== n) throw new ResponseParseError('conflicting content-length');
+        out.contentLength = n;
+      } else if (name === 'transfer-encoding') {
+        // Only the last coding frames the message (RFC 9112 §6.3).
+        const value = buf.toString('latin1', vs, ve).toLowerCase();
+        const chunkedLast = /(?:^|,)\s*chunked$/.test(value);
+        if (chunkedLast) out.chunked = true;
+        else out.otherEncoding = true;
+      } else if (name === 'connection') {
+        for (const token of buf.toString('latin1', vs, ve).toLowerCase().split(',')) {
+          const t = token.trim();
+          if (t === 'close') sawCloseToken = true;
+          else if (t === 'keep-alive') sawKeepAliveToken = true;
+        }
+      } else if (name === 'keep-alive') {
+        const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(buf.toString('latin1', vs, ve));
+        if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
+      }
+    }
+    headers.push(buf.subarray(pos, colon), buf.subarray(vs, ve));
+    pos = eol + 1;
+  }
+  if (out.otherEncoding) out.chunked = false;
+  // A message with both framings is suspect (RFC 9112 §6.1): Transfer-Encoding wins and the connection is not reused.
+  if ((out.chunked || out.otherEncoding) && out.contentLength >= 0) {
+    out.contentLength = -1;
+    out.keepAlive = false;
+  }
+  if (sawCloseToken) out.keepAlive = false;
+  else if (http10 && sawKeepAliveToken) out.keepAlive = true;
+}
