@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BodySize } from './e2e/backend';
+import type { EdgeUpstream } from './e2e/targets/mcmp-edge';
 import type { ConnectionMode } from './e2e/scenarios';
 
 export const PEERS = ['nginx', 'haproxy', 'httpd'] as const;
@@ -23,6 +24,8 @@ export interface BenchOptions {
   readonly connections: number;
   readonly load: 'auto' | 'wrk' | 'autocannon';
   readonly edgeSets: readonly string[];
+  /** Upstream clients to run mcmp-edge with, one target each (['default']: the proxy's own choice). */
+  readonly edgeUpstreams: readonly EdgeUpstream[];
   readonly microFilter: readonly string[];
   readonly microTimeSec: number;
   readonly statusSeconds: number;
@@ -53,6 +56,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --connections N           concurrent client connections (default 64)
   --load auto|wrk|autocannon    load generator (default: wrk if installed)
   --edge-set Name=Value     extra --set for mcmp-edge (repeatable; the bench already sets EnableOptions=Off)
+  --edge-upstream undici,h1 mcmp-edge once per upstream client (MCMP_EDGE_UPSTREAM), side by side (default: the proxy's default)
   --micro-filter WORD       only micro suites whose name contains WORD (repeatable)
   --micro-time S            seconds per micro case (default 1; --quick 0.1)
   --status-seconds S        seconds per STATUS-rate phase (default 3; --quick 1)
@@ -110,6 +114,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         connections: { type: 'string' },
         load: { type: 'string' },
         'edge-set': { type: 'string', multiple: true },
+        'edge-upstream': { type: 'string' },
         'micro-filter': { type: 'string', multiple: true },
         'micro-time': { type: 'string' },
         'status-seconds': { type: 'string' },
@@ -158,6 +163,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     connections: positive('connections', v.connections, 64),
     load,
     edgeSets: v['edge-set'] ?? [],
+    edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
     microFilter: v['micro-filter'] ?? [],
     microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.1 : 1, { integer: false }),
     statusSeconds: positive('status-seconds', v['status-seconds'], quick ? 1 : 3),

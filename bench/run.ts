@@ -152,7 +152,7 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     const threads = doE2e ? o.threads : [Math.max(...o.threads)];
     const specs: TargetSpec[] = [
       ...(doE2e ? [directTarget()] : []),
-      ...threads.map((n) => mcmpEdgeTarget(n, edgeSets)),
+      ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u))),
       ...(doE2e ? o.peers.map(peerSpec) : []),
     ];
     for (const p of ['nginx', 'haproxy', 'httpd'] as const) {

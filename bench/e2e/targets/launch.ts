@@ -20,6 +20,8 @@ export interface LaunchOptions {
   /** Runs after the port accepts connections, before the first request (mcmp-edge registers its backend here). */
   readonly afterListen?: (t: Tracked) => Promise<void>;
   readonly managerPort?: number;
+  /** Extra environment for the proxy process. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function tailOf(file: string | undefined): string {
@@ -33,7 +35,7 @@ function tailOf(file: string | undefined): string {
 
 export async function launchProxy(o: LaunchOptions): Promise<RunningTarget> {
   const timeoutMs = o.startTimeoutMs ?? 15_000;
-  const t = spawnTracked(o.command, o.args);
+  const t = spawnTracked(o.command, o.args, o.env === undefined ? {} : { env: { ...process.env, ...o.env } });
   let exited = false;
   void t.exited.then(() => {
     exited = true;

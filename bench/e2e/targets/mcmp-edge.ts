@@ -16,12 +16,15 @@ export const EDGE_CLI = path.resolve(__dirname, '../../../src/cli.js');
  */
 export const DEFAULT_EDGE_SETS: readonly string[] = ['EnableOptions=Off'];
 
-export function mcmpEdgeLabel(threads: number): string {
-  return `mcmp-edge ${threads}t`;
+/** An upstream client forced with MCMP_EDGE_UPSTREAM (src/forward/upstreams.ts), or the proxy's default. */
+export type EdgeUpstream = 'undici' | 'h1' | 'default';
+
+export function mcmpEdgeLabel(threads: number, upstream: EdgeUpstream = 'default'): string {
+  return upstream === 'default' ? `mcmp-edge ${threads}t` : `mcmp-edge ${threads}t ${upstream}`;
 }
 
-export function mcmpEdgeTarget(threads: number, sets: readonly string[]): TargetSpec {
-  const label = mcmpEdgeLabel(threads);
+export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default'): TargetSpec {
+  const label = mcmpEdgeLabel(threads, upstream);
   return {
     kind: 'mcmp-edge',
     label,
@@ -44,6 +47,7 @@ export function mcmpEdgeTarget(threads: number, sets: readonly string[]): Target
         args,
         port,
         managerPort,
+        env: upstream === 'default' ? undefined : { MCMP_EDGE_UPSTREAM: upstream },
         async afterListen() {
           if (!(await waitForPort(managerPort, 10_000))) throw new Error(`MCMP port ${managerPort} not listening`);
           const mcmp = await McmpConnection.open(managerPort);
