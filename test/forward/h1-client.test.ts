@@ -414,7 +414,9 @@ describe('h1 client: request writing', () => {
         { ...get(), headers: ['x-a', 'v\r\nInjected: 1'] },
         { ...get(), headers: ['bad name', 'v'] },
         { ...get(), method: 'G T' },
-        { ...get(), headers: ['connection', 'close'] },
+        { ...get(), headers: ['connection', 'upgrade'] },
+        { ...get(), headers: ['host', 'a', 'host', 'b'] },
+        { ...get(), headers: ['upgrade', 'websocket'] },
       ]) {
         const r = await send(p, bad as Dispatcher.DispatchOptions);
         assert.equal(r.error?.code, 'UND_ERR_INVALID_ARG', JSON.stringify(bad));
@@ -479,6 +481,24 @@ describe('h1 client: connections', () => {
       const idle = (s.closedAt[0] as number) - done;
       assert.ok(idle >= 150 && idle < 1500, `closed after ${idle} ms`);
       assert.equal(p.connectionCount, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('connection: close asked by the caller is not sent as a header but ends the connection after the response', async () => {
+    const heads: string[] = [];
+    const s = await rawServer((socket, head) => {
+      heads.push(head);
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    try {
+      const p = pool(s.origin);
+      for (let i = 0; i < 2; i++) assert.equal((await send(p, { ...get(), headers: ['host', 'h', 'connection', 'close'] })).body.toString(), 'ok');
+      assert.equal(s.accepted, 2);
+      assert.ok(heads.every((h) => !/connection/i.test(h)), heads.join('|'));
+      const e = await send(p, { ...get(), headers: ['host', 'h', 'expect', '100-continue'] });
+      assert.equal(e.error?.code, 'UND_ERR_NOT_SUPPORTED');
     } finally {
       await s.close();
     }

@@ -430,8 +430,8 @@ export class H1Connection implements RequestCarrier {
       this.#phase = Phase.Length;
       this.#remaining = head.contentLength;
     }
-    this.#keepAlive = keepAlive;
-    if (keepAlive) {
+    this.#keepAlive = keepAlive && !req.closeConnection;
+    if (this.#keepAlive) {
       const hint = head.keepAliveHintMs;
       const max = this.#settings.keepAliveMaxMs;
       this.#idleMs = hint > 0 ? Math.min(hint - KEEP_ALIVE_HINT_MARGIN_MS, max) : Math.min(this.#settings.keepAliveMs, max);

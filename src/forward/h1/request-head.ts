@@ -1,7 +1,7 @@
 // The request line and header block sent to a node, as one latin1 string (one
 // write with the body when it is small). Validation follows undici's, so a
 // request undici would refuse (UND_ERR_INVALID_ARG → 400) is refused here too.
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, NotSupportedError } from './errors';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** undici's check: no control character, space or non-latin1 character in the target. */
@@ -40,10 +40,17 @@ export function declaredContentLength(headers: readonly string[] | null): number
   return -1;
 }
 
+/** What the headers say about the connection. */
+export interface RequestHeadFlags {
+  /** `connection: close` was asked for: the connection is not reused after this request. */
+  closeConnection: boolean;
+}
+
 /**
  * The head of one request. `length` is the body length for BodyFraming.Length.
  * Content-Length / Transfer-Encoding among `headers` are replaced by what the
- * framing says; Host is added when absent.
+ * framing says; Host is added when absent. A `connection` header (close or
+ * keep-alive only, as undici) is not sent: it is noted in `flags`.
  */
 export function requestHead(
   method: string,
@@ -52,6 +59,7 @@ export function requestHead(
   defaultHost: string,
   framing: BodyFraming,
   length: number,
+  flags: RequestHeadFlags,
 ): string {
   if (!TOKEN.test(method)) throw new InvalidArgumentError('invalid request method');
   if (path.length === 0 || INVALID_PATH.test(path)) throw new InvalidArgumentError('invalid request path');
@@ -66,12 +74,20 @@ export function requestHead(
       if (INVALID_VALUE.test(value)) throw new InvalidArgumentError(`invalid ${name} header`);
       switch (name.length) {
         case 4:
-          if (name.toLowerCase() === 'host') hasHost = true;
+          if (name.toLowerCase() === 'host') {
+            if (hasHost) throw new InvalidArgumentError('duplicate host header');
+            hasHost = true;
+          }
           break;
         case 10: {
           const lower = name.toLowerCase();
-          // The connection is this client's: keep-alive, one request at a time.
-          if (lower === 'connection' || lower === 'keep-alive') throw new InvalidArgumentError(`invalid ${lower} header`);
+          if (lower === 'keep-alive') throw new InvalidArgumentError('invalid keep-alive header');
+          if (lower === 'connection') {
+            const token = value.toLowerCase();
+            if (token !== 'close' && token !== 'keep-alive') throw new InvalidArgumentError('invalid connection header');
+            if (token === 'close') flags.closeConnection = true;
+            continue;
+          }
           break;
         }
         case 14:
@@ -81,7 +97,7 @@ export function requestHead(
           if (name.toLowerCase() === 'transfer-encoding') throw new InvalidArgumentError('invalid transfer-encoding header');
           break;
         case 6:
-          if (name.toLowerCase() === 'expect') throw new InvalidArgumentError('expect header not supported');
+          if (name.toLowerCase() === 'expect') throw new NotSupportedError('expect header not supported');
           break;
         case 7:
           if (name.toLowerCase() === 'upgrade') throw new InvalidArgumentError('invalid upgrade header');

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, NotSupportedError, RequestAbortedError } from './errors';
-import { BodyFraming, declaredContentLength, requestHead } from './request-head';
+import { BodyFraming, declaredContentLength, requestHead, type RequestHeadFlags } from './request-head';
 
 export type H1Handler = Dispatcher.DispatchHandlers;
 
@@ -13,8 +13,10 @@ export interface RequestCarrier {
   abortRequest(request: H1Request, err: Error): void;
 }
 
-export class H1Request {
+export class H1Request implements RequestHeadFlags {
   readonly method: string;
+  /** The caller asked for `connection: close`: the connection ends with this response. */
+  closeConnection = false;
   /** Request line and headers, ready to write (latin1). */
   readonly head: string;
   readonly body: Buffer | Readable | null;
@@ -62,7 +64,7 @@ export class H1Request {
     }
     this.method = method;
     this.streamLength = streamLength;
-    this.head = requestHead(method, options.path, headers, defaultHost, framing, length);
+    this.head = requestHead(method, options.path, headers, defaultHost, framing, length, this);
     this.abort = (err?: Error): void => {
       if (this.done) return;
       const reason = err ?? new RequestAbortedError();
