@@ -56,7 +56,7 @@ const enum State {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** Connection-level failures: the node is put in error and another one may be tried. */
-const CONNECTION_FAILURES = new Set([
+export const CONNECTION_FAILURES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -72,7 +72,7 @@ const CONNECTION_FAILURES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-function errorCode(err: Error): string {
+export function errorCode(err: Error): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : '';
 }

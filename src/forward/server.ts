@@ -16,6 +16,7 @@ import { RoutingView } from './routing-view';
 import type { SessionBatcher } from './sessions';
 import { StaticFiles } from './static-files';
 import { NodeUpstreams } from './upstreams';
+import { WebSocketTunnels } from './websocket';
 
 /** Bodies up to this size are read whole before dispatch: replayable on failover, one write upstream. */
 const BUFFERED_BODY_MAX = 64 * 1024;
@@ -50,6 +51,7 @@ export class ForwardingServer implements ExchangeContext {
   readonly #options: ForwardingServerOptions;
   readonly #uws: Uws;
   readonly #app: TemplatedApp;
+  readonly #tunnels: WebSocketTunnels;
   #listenSocket: us_listen_socket | null = null;
   #inFlight = 0;
   #closed = false;
@@ -67,12 +69,16 @@ export class ForwardingServer implements ExchangeContext {
     this.#uws = loadUws();
     this.#app = this.#uws.App();
     this.#app.any('/*', (res, req) => this.#onRequest(res, req));
+    // Only requests with a WebSocket key reach it; it serves the others as plain requests.
+    this.#tunnels = new WebSocketTunnels(this, (res, req) => this.#onRequest(res, req));
+    this.#app.ws('/*', this.#tunnels.behavior());
   }
 
   /** Requests being served now. */
   get inFlight(): number {
     return this.#inFlight;
   }
+
 
   /** Binds the port (SO_REUSEPORT, shared with the other threads); resolves with it. */
   listen(): Promise<number> {
@@ -97,6 +103,9 @@ export class ForwardingServer implements ExchangeContext {
    */
   async stop(): Promise<number> {
     this.#closeListenSocket();
+    // A tunnel lives as long as its peers want: waiting for it would always
+    // cost the whole drain timeout, so tunnels are closed (1001) at once.
+    this.#tunnels.closeAll();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
     while (this.#inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
@@ -118,6 +127,7 @@ export class ForwardingServer implements ExchangeContext {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeListenSocket();
+    this.#tunnels.closeAll();
     // App.close() (closes every socket of the app) exists in the native addon
     // but is missing from the package's type declarations.
     (this.#app as TemplatedApp & { close(): void }).close();
