@@ -44,7 +44,8 @@ function seen(req: { getUrl(): string; getQuery(): string | undefined; getHeader
 
 /**
  * A uWS WebSocket echo server. Text `who` answers the server's name; text
- * `close:CODE:REASON` makes it close; a path under /refuse answers 403 to the
+ * `close:CODE:REASON` makes it close; `flood:N:SIZE` sends N binary messages
+ * of SIZE bytes at once; a path under /refuse answers 403 to the
  * upgrade. The protocol chosen is `superchat` when offered, else the first one.
  */
 async function startWsBackend(name: string): Promise<WsBackend> {
@@ -70,6 +71,8 @@ async function startWsBackend(name: string): Promise<WsBackend> {
   });
   app.ws<{ name: string }>('/*', {
     maxPayloadLength: 4 * 1024 * 1024,
+    // The flood must reach the proxy, not be dropped here.
+    maxBackpressure: 256 * 1024 * 1024,
     upgrade: (res, req, context) => {
       const s = seen(req);
       backend.upgrades.push(s);
@@ -89,6 +92,12 @@ async function startWsBackend(name: string): Promise<WsBackend> {
         const text = Buffer.from(message).toString('utf8');
         if (text === 'who') {
           ws.send(name, false);
+          return;
+        }
+        const flood = /^flood:(\d+):(\d+)$/.exec(text);
+        if (flood !== null) {
+          const chunk = Buffer.alloc(Number(flood[2]), 1);
+          for (let i = 0; i < Number(flood[1]); i++) ws.send(chunk, true);
           return;
         }
         const m = /^close:(\d+):(.*)$/.exec(text);
@@ -400,6 +409,44 @@ describe('websocket node failures and thread stop', () => {
       await within(c.closed, 'close');
       await assertIdle(h, [0, 1], [0, 1]);
     } finally {
+      await h.close();
+      b.close();
+    }
+  });
+
+  it('closes a tunnel whose client does not read once the proxy holds too much for it (1013)', async () => {
+    const [h, b] = await Promise.all([startHarness({ threads: 1 }), startWsBackend('flood')]);
+    const socket = net.connect(h.port, '127.0.0.1');
+    try {
+      h.addNode(0, b, [[0, '/app']], WS_NODE);
+      socket.write(upgradeRequest('/app/flood'));
+      const head = await within(
+        new Promise<string>((resolve) => {
+          let got = '';
+          const onData = (d: Buffer): void => {
+            got += d.toString('latin1');
+            if (got.includes('\r\n\r\n')) {
+              socket.off('data', onData);
+              // From here on the client reads nothing.
+              socket.pause();
+              resolve(got);
+            }
+          };
+          socket.on('data', onData);
+        }),
+        '101',
+      );
+      assert.match(head, /^HTTP\/1\.1 101 /);
+      // A masked text frame "flood:48:1048576" (48 MiB, well past MAX_BUFFERED_BYTES + socket buffers).
+      const payload = Buffer.from(`flood:48:${1024 * 1024}`);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((c, i) => c ^ (mask[i % 4] as number))]);
+      socket.write(frame);
+      await waitFor(() => b.closes.length === 1, 10_000, 'the node side closed');
+      assert.deepEqual(b.closes[0], { code: 1000, reason: 'client too slow' });
+      await assertIdle(h, [0], [0]);
+    } finally {
+      socket.destroy();
       await h.close();
       b.close();
     }
