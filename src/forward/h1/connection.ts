@@ -52,6 +52,8 @@ export interface ConnectionOwner {
   released(conn: H1Connection): void;
   /** The connection is closed (called once). */
   gone(conn: H1Connection): void;
+  /** A request to send again on a fresh connection (it failed on a stale kept-alive one). */
+  retry(req: H1Request): void;
 }
 
 const enum Phase {
@@ -585,13 +587,17 @@ export class H1Connection implements RequestCarrier {
       this.#complete(req, false);
       return;
     }
+    if (this.#req !== null && !this.#gotBytes && this.#reused) {
+      this.#teardown(new SocketError('kept-alive connection closed by the node before the response', undefined, true));
+      return;
+    }
     this.#teardown(new SocketError(this.#gotBytes ? 'other side closed during the response' : 'other side closed'));
   }
 
   #onSocketError(err: Error): void {
     if (this.#req !== null && !this.#gotBytes && this.#reused) {
       // A kept-alive connection the node dropped: the request never reached it.
-      this.#teardown(new SocketError('kept-alive connection closed by the node before the response', err));
+      this.#teardown(new SocketError('kept-alive connection closed by the node before the response', err, true));
       return;
     }
     this.#teardown(err);
@@ -655,7 +661,10 @@ export class H1Connection implements RequestCarrier {
     this.#owner.gone(this);
     if (req !== null) {
       req.carrier = null;
-      req.fail(err ?? new SocketError());
+      // A node closing an idle kept-alive connection as we reuse it is not a node failure: an
+      // idempotent request whose body can be sent again goes once more on a fresh connection.
+      if (err instanceof SocketError && err.stale && req.replayable()) this.#owner.retry(req);
+      else req.fail(err ?? new SocketError());
     }
   }
 }

@@ -13,9 +13,12 @@ export class H1ClientError extends Error {
 
 /** The node closed (or reset) the connection before the response was complete. */
 export class SocketError extends H1ClientError {
-  constructor(message = 'other side closed', cause?: unknown) {
+  /** The node dropped a kept-alive connection before any byte of the response: the request never reached it. */
+  readonly stale: boolean;
+  constructor(message = 'other side closed', cause?: unknown, stale = false) {
     super('UND_ERR_SOCKET', message, cause === undefined ? undefined : { cause });
     this.name = 'SocketError';
+    this.stale = stale;
   }
 }
 

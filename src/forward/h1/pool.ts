@@ -136,6 +136,16 @@ export class H1Pool implements ConnectionOwner {
     conn.idle();
   }
 
+  retry(req: H1Request): void {
+    if (this.#destroyed) {
+      req.fail(new PoolDestroyedError());
+      return;
+    }
+    // Never onto another idle connection: it may be just as stale.
+    if (this.#max <= 0 || this.#all.size < this.#max) this.#open().start(req);
+    else this.#queue.push(req);
+  }
+
   gone(conn: H1Connection): void {
     this.#all.delete(conn);
     const at = this.#idle.indexOf(conn);

@@ -13,6 +13,8 @@ export interface RequestCarrier {
   abortRequest(request: H1Request, err: Error): void;
 }
 
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
 export class H1Request implements RequestHeadFlags {
   readonly method: string;
   /** The caller asked for `connection: close`: the connection ends with this response. */
@@ -27,9 +29,21 @@ export class H1Request implements RequestHeadFlags {
   carrier: RequestCarrier | null = null;
   /** onComplete or onError was called. */
   done = false;
+  /** Already sent again once after a stale kept-alive connection. */
+  retried = false;
   /** Handed to onHeaders; made once per response. */
   resume: (() => void) | null = null;
   readonly abort: (err?: Error) => void;
+
+  /**
+   * Whether the request may be sent again after a stale kept-alive connection (RFC 9112 §9.3.1):
+   * once, idempotent, not answered or aborted, its body (if any) still in memory.
+   */
+  replayable(): boolean {
+    if (this.retried || this.done || !IDEMPOTENT.has(this.method) || !(this.body === null || Buffer.isBuffer(this.body))) return false;
+    this.retried = true;
+    return true;
+  }
 
   constructor(options: Dispatcher.DispatchOptions, handler: H1Handler, defaultHost: string) {
     this.handler = handler;
