@@ -24,9 +24,9 @@ function fmt(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 }
 
-const WIDTH = 1020;
-const PANEL = 320;
-const LABEL_W = 100;
+const WIDTH = 1100;
+const PANEL = 345;
+const LABEL_W = 125;
 const BAR_MAX = 160;
 const BAR_H = 14;
 const BAR_GAP = 4;
