@@ -47,13 +47,18 @@ export function loadUws(): Uws {
       { cause },
     );
   }
-  const file = path.join(pkgDir, 'binaries', binaryName());
+  loaded = loadUwsFrom(path.join(pkgDir, 'binaries', binaryName()));
+  return loaded;
+}
+
+/** Loads one uWebSockets.js binary file; anything but the native addon is refused. */
+export function loadUwsFrom(file: string): Uws {
   let mod: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(file);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    const reason = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause);
     throw new NativeBindingError(
       `uWebSockets.js has no working native binary for ${process.platform}/${process.arch} ` +
         `Node ABI ${process.versions.modules} (Node ${process.versions.node}): ${reason}. ` +
@@ -62,10 +67,9 @@ export function loadUws(): Uws {
     );
   }
   if (!isNative(mod)) {
-    throw new NativeBindingError(`${file} did not load as the native uWebSockets.js addon.`);
+    throw new NativeBindingError(`${file} did not load as the native uWebSockets.js addon; mcmp-edge refuses the slow JavaScript fallback.`);
   }
-  loaded = mod;
-  return loaded;
+  return mod;
 }
 
 function isNative(mod: unknown): mod is Uws {
