@@ -79,7 +79,8 @@ function samePoolSettings(a: NodeRow, b: NodeRow): boolean {
     a.smax === b.smax &&
     a.ttlUs === b.ttlUs &&
     a.pingUs === b.pingUs &&
-    a.timeoutUs === b.timeoutUs
+    a.timeoutUs === b.timeoutUs &&
+    a.responseFieldSize === b.responseFieldSize
   );
 }
 
@@ -97,6 +98,8 @@ function createPool(origin: string, node: NodeRow, client: UpstreamClient): Upst
     keepAliveTimeout: ttl,
     // A node's Keep-Alive hint may shorten the idle time, never stretch it past ttl.
     keepAliveMaxTimeout: ttl,
+    // ResponseFieldSize (non-AJP nodes): the largest response head the node may send.
+    maxHeaderSize: node.responseFieldSize > 0 ? node.responseFieldSize : undefined,
     // httpd does not verify node certificates unless told to (SSLProxyVerify none).
     connect: origin.startsWith('https:') ? { rejectUnauthorized: false } : undefined,
   });

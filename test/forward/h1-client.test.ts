@@ -724,6 +724,19 @@ describe('h1 client: failures', () => {
     }
   });
 
+  it('ResponseFieldSize (maxHeaderSize) bounds the response head', async () => {
+    const s = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(300)}\r\nContent-Length: 2\r\n\r\nok`));
+    try {
+      const small = await send(pool(s.origin, { maxHeaderSize: 256 }), get());
+      assert.equal(small.error?.code, 'UND_ERR_HEADERS_OVERFLOW');
+      const large = await send(pool(s.origin, { maxHeaderSize: 1024 }), get());
+      assert.equal(large.error, null);
+      assert.equal(large.body.toString(), 'ok');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a head larger than 64 KiB: UND_ERR_HEADERS_OVERFLOW', async () => {
     const s = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\nContent-Length: 0\r\n\r\n`));
     try {

@@ -44,6 +44,8 @@ export interface ConnectionSettings {
   readonly bodyTimeoutMs: number;
   readonly keepAliveMs: number;
   readonly keepAliveMaxMs: number;
+  /** Largest response head accepted (ResponseFieldSize, else MAX_RESPONSE_HEAD). */
+  readonly maxHeadBytes: number;
 }
 
 /** The pool side of a connection. */
@@ -398,11 +400,11 @@ export class H1Connection implements RequestCarrier {
     }
     const headEnd = findHeadEnd(src, s, e);
     if (headEnd < 0) {
-      if (e - s > MAX_RESPONSE_HEAD) throw new HeadersOverflowError(MAX_RESPONSE_HEAD);
+      if (e - s > this.#settings.maxHeadBytes) throw new HeadersOverflowError(this.#settings.maxHeadBytes);
       this.#carry = src === READ_BUFFER ? Buffer.from(src.subarray(s, e)) : src.subarray(s, e);
       return -1;
     }
-    if (headEnd - s > MAX_RESPONSE_HEAD) throw new HeadersOverflowError(MAX_RESPONSE_HEAD);
+    if (headEnd - s > this.#settings.maxHeadBytes) throw new HeadersOverflowError(this.#settings.maxHeadBytes);
     // The handler keeps header buffers past this read: they get memory of their own.
     const headBuf = src === READ_BUFFER ? Buffer.from(src.subarray(s, headEnd)) : src.subarray(s, headEnd);
     const head = this.#head;

@@ -4,7 +4,7 @@
 // dropped by the node), at most `connections` of them when set, requests
 // beyond wait in order. One request at a time per connection: no pipelining.
 import type { Dispatcher } from 'undici';
-import { H1Connection, type ConnectionOwner, type ConnectionSettings } from './connection';
+import { H1Connection, type ConnectionOwner, type ConnectionSettings, MAX_RESPONSE_HEAD } from './connection';
 import { PoolClosedError, PoolDestroyedError } from './errors';
 import { H1Request, type H1Handler } from './request';
 
@@ -17,6 +17,8 @@ export interface H1PoolOptions {
   readonly bodyTimeout?: number;
   readonly keepAliveTimeout?: number;
   readonly keepAliveMaxTimeout?: number;
+  /** Largest response head (status line + headers) in bytes; undici's option name. */
+  readonly maxHeaderSize?: number;
   readonly connect?: { readonly rejectUnauthorized?: boolean; readonly servername?: string };
 }
 
@@ -61,6 +63,7 @@ export class H1Pool implements ConnectionOwner {
       bodyTimeoutMs: options.bodyTimeout ?? DEFAULTS.bodyTimeout,
       keepAliveMs: options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
       keepAliveMaxMs: options.keepAliveMaxTimeout ?? DEFAULTS.keepAliveMaxTimeout,
+      maxHeadBytes: options.maxHeaderSize ?? MAX_RESPONSE_HEAD,
     };
   }
 
