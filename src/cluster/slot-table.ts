@@ -6,11 +6,17 @@ export class SlotTable<R extends { readonly id: number }> {
   readonly capacity: number;
   readonly #rows: Array<R | undefined>;
   #used = 0;
+  /** No slot below this index is free (keeps lowestFree from rescanning a full prefix). */
+  #freeFrom = 0;
+  /** Optional upsert key → slot id, so keyed look-ups do not scan the table. */
+  readonly #keyOf: ((row: R) => string) | undefined;
+  readonly #byKey = new Map<string, number>();
 
-  constructor(capacity: number) {
+  constructor(capacity: number, keyOf?: (row: R) => string) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`bad table capacity ${capacity}`);
     this.capacity = capacity;
     this.#rows = new Array<R | undefined>(capacity).fill(undefined);
+    this.#keyOf = keyOf;
   }
 
   get size(): number {
@@ -24,8 +30,16 @@ export class SlotTable<R extends { readonly id: number }> {
   /** The lowest free index, or undefined when the table is full. */
   lowestFree(): number | undefined {
     if (this.#used >= this.capacity) return undefined;
-    const i = this.#rows.indexOf(undefined);
-    return i < 0 ? undefined : i;
+    const i = this.#rows.indexOf(undefined, this.#freeFrom);
+    if (i < 0) return undefined;
+    this.#freeFrom = i;
+    return i;
+  }
+
+  /** The row stored under `key` (tables built with a key function only). */
+  getByKey(key: string): R | undefined {
+    const id = this.#byKey.get(key);
+    return id === undefined ? undefined : this.#rows[id];
   }
 
   /** Stores `row` at `row.id`. */
@@ -34,8 +48,11 @@ export class SlotTable<R extends { readonly id: number }> {
     if (!Number.isInteger(id) || id < 0 || id >= this.capacity) {
       throw new RangeError(`slot ${id} outside 0..${this.capacity - 1}`);
     }
-    if (this.#rows[id] === undefined) this.#used++;
+    const old = this.#rows[id];
+    if (old === undefined) this.#used++;
+    else if (this.#keyOf !== undefined) this.#byKey.delete(this.#keyOf(old));
     this.#rows[id] = row;
+    if (this.#keyOf !== undefined) this.#byKey.set(this.#keyOf(row), id);
   }
 
   /** Frees slot `id`; returns the row it held. */
@@ -44,6 +61,8 @@ export class SlotTable<R extends { readonly id: number }> {
     if (row !== undefined) {
       this.#rows[id] = undefined;
       this.#used--;
+      if (id < this.#freeFrom) this.#freeFrom = id;
+      if (this.#keyOf !== undefined && this.#byKey.get(this.#keyOf(row)) === id) this.#byKey.delete(this.#keyOf(row));
     }
     return row;
   }

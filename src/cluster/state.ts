@@ -64,6 +64,11 @@ export class StateError extends Error {
   }
 }
 
+/** The upsert key of a context row (MCMP.md §3.5: context, vhost, node). */
+function contextKey(c: Pick<ContextRow, 'node' | 'vhost' | 'path'>): string {
+  return `${c.node}\u0000${c.vhost}\u0000${c.path}`;
+}
+
 export class ClusterState {
   readonly directives: Directives;
   readonly counters: ClusterCounters;
@@ -101,7 +106,7 @@ export class ClusterState {
     this.#nodes = new SlotTable(maxNode);
     this.#balancers = new SlotTable(maxHost);
     this.#hosts = new SlotTable(maxHost);
-    this.#contexts = new SlotTable(maxContext);
+    this.#contexts = new SlotTable<ContextRow>(maxContext, contextKey);
     this.#sessions = new SlotTable(d.Maxsessionid);
     this.#sessionSeen = new Array<number>(d.Maxsessionid).fill(0);
     this.#books = new Array<NodeBookkeeping | undefined>(maxNode).fill(undefined);
@@ -202,7 +207,7 @@ export class ClusterState {
   }
 
   findContext(path: string, vhost: number, node: number): ContextRow | undefined {
-    return this.#contexts.find((c) => c.node === node && c.vhost === vhost && c.path === path);
+    return this.#contexts.getByKey(contextKey({ node, vhost, path }));
   }
 
   /** The primary's bookkeeping of a used node slot. */

@@ -158,3 +158,25 @@ test('a session id longer than 128 characters is stored truncated', () => {
   assert.equal(h.state.purgeSessions(), 1);
   assert.deepEqual(h.state.sessions(), []);
 });
+
+test('SlotTable: lowest free slot after frees anywhere, and keyed look-ups that follow overwrites and frees', () => {
+  const t = new SlotTable<{ id: number; k: string }>(4, (r) => r.k);
+  for (let id = 0; id < 4; id++) {
+    assert.equal(t.lowestFree(), id);
+    t.set({ id, k: `k${id}` });
+  }
+  assert.equal(t.lowestFree(), undefined);
+  t.delete(2);
+  t.delete(1);
+  assert.equal(t.lowestFree(), 1);
+  t.set({ id: 1, k: 'new' });
+  assert.equal(t.lowestFree(), 2);
+  assert.equal(t.getByKey('k1'), undefined);
+  assert.deepEqual(t.getByKey('new'), { id: 1, k: 'new' });
+  t.set({ id: 3, k: 'k3b' });
+  assert.equal(t.getByKey('k3'), undefined);
+  assert.equal(t.getByKey('k3b')?.id, 3);
+  t.delete(0);
+  assert.equal(t.getByKey('k0'), undefined);
+  assert.equal(t.lowestFree(), 0);
+});

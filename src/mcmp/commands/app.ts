@@ -113,6 +113,8 @@ function applyPerContext(ctx: CommandContext, verb: AppVerb, node: NodeRow, m: A
 /** Diagnostic of §2.3 step 4: there is no balancing between balancers. */
 function warnOtherBalancer(ctx: CommandContext, node: NodeRow, path: string): void {
   const { state } = ctx;
+  // With a single balancer there is nothing to warn about: skip the scan of every context.
+  if (state.balancers().length <= 1) return;
   for (const c of state.contexts()) {
     if (c.path !== path || c.status !== ContextStatus.Enabled || c.node === node.id) continue;
     const other = state.node(c.node);
