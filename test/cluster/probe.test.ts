@@ -163,7 +163,8 @@ test('EnableOptions Off: http-type nodes pass without a connection; ajp nodes ar
   assert.equal(counter.connections, 1);
 });
 
-test('at most maxConcurrent probes run at once; the others wait their turn', async (t) => {
+/** Runs `count` ajp probes against a server that holds each for `holdMs`; returns the results and the peak of concurrent probes. */
+async function probeConcurrently(t: { after(fn: () => unknown): void }, maxConcurrent: number, count: number, holdMs: number): Promise<{ results: boolean[]; peak: number; prober: NetProber }> {
   let open = 0;
   let peak = 0;
   const slow = await rawServer((s) => {
@@ -172,29 +173,22 @@ test('at most maxConcurrent probes run at once; the others wait their turn', asy
     setTimeout(() => {
       open--;
       s.end(CPONG);
-    }, 100);
+    }, holdMs);
   });
   t.after(() => slow.close());
-  const prober = new NetProber({ enableOptions: true, maxConcurrent: 2 });
-  const results = await Promise.all(Array.from({ length: 5 }, () => prober.probe(node('ajp', slow.port))));
+  const prober = new NetProber({ enableOptions: true, maxConcurrent });
+  const results = await Promise.all(Array.from({ length: count }, () => prober.probe(node('ajp', slow.port))));
+  return { results, peak, prober };
+}
+
+test('at most maxConcurrent probes run at once; the others wait their turn', async (t) => {
+  const { results, peak, prober } = await probeConcurrently(t, 2, 5, 100);
   assert.deepEqual(results, [true, true, true, true, true]);
   assert.equal(peak, 2);
   assert.equal(prober.active, 0);
 });
 
 test('ModProxyClusterThreadCount 0 means one probe at a time', async (t) => {
-  let open = 0;
-  let peak = 0;
-  const slow = await rawServer((s) => {
-    open++;
-    peak = Math.max(peak, open);
-    setTimeout(() => {
-      open--;
-      s.end(CPONG);
-    }, 50);
-  });
-  t.after(() => slow.close());
-  const prober = new NetProber({ enableOptions: true, maxConcurrent: 0 });
-  await Promise.all([prober.probe(node('ajp', slow.port)), prober.probe(node('ajp', slow.port)), prober.probe(node('ajp', slow.port))]);
+  const { peak } = await probeConcurrently(t, 0, 3, 50);
   assert.equal(peak, 1);
 });
