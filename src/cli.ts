@@ -15,9 +15,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     command = parseCommandLine(argv);
     if (command.kind === 'run') AllowList.parse(command.options.allow);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_MCMP_EDGE_ALLOW') {
-      const message = (err as Error).message;
-      process.stderr.write(`mcmp-edge: ${message.startsWith('--') ? '' : '--allow: '}${message}\n`);
+    if (err instanceof UsageError) {
+      process.stderr.write(`mcmp-edge: ${err.message}\n`);
+      return 2;
+    }
+    if ((err as { code?: string }).code === 'ERR_MCMP_EDGE_ALLOW') {
+      process.stderr.write(`mcmp-edge: --allow: ${(err as Error).message}\n`);
       return 2;
     }
     throw err;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { DirectiveError, resolveDirectives, type Directives } from '../config/directives';
+import { DIRECTIVES, DirectiveError, resolveDirectives, type DirectiveSpec, type Directives } from '../config/directives';
 import { LOG_LEVELS } from '../log';
 
 export class UsageError extends Error {
@@ -42,12 +42,29 @@ export const USAGE = `mcmp-edge [options]
   --allow CIDR[,CIDR...]    who may send MCMP or see the page  (default 127.0.0.0/8,::1)
   --threads N               forwarding threads                  (default: number of CPUs)
   --manager-path PATH       status page path                    (default /mod_cluster-manager)
-  --config FILE             JSON or YAML; keys are the directive names of MCMP.md §7
-  --set NAME=VALUE          any directive of MCMP.md §7 (repeatable), e.g. --set Maxnode=100
+  --config FILE             JSON or YAML (keys are directive names), or an httpd configuration file
+  --set NAME=VALUE          any directive below (repeatable), e.g. --set Maxnode=100
   --docroot DIR             serve static files from DIR for requests no context matches
   --drain-timeout SECONDS   on SIGTERM/SIGINT, wait this long for in-flight requests (default 10)
   --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
-  --help, --version`;
+  --help, --version
+
+Directives (--set NAME=VALUE or --config; names are case-insensitive, booleans On/Off):
+${directiveHelp()}`;
+
+/** One line per directive: name, default and meaning, from the one table in config/directives. */
+function directiveHelp(): string {
+  const width = Math.max(...DIRECTIVES.map((d) => d.name.length)) + 2;
+  return DIRECTIVES.map((d) => {
+    const meaning = d.unsupported !== undefined ? `not supported: ${d.unsupported}` : d.help;
+    return `  ${d.name.padEnd(width)}${meaning} (default ${formatDefault(d)})`;
+  }).join('\n');
+}
+
+function formatDefault(d: DirectiveSpec): string {
+  if (d.kind === 'bool') return d.default === true ? 'On' : 'Off';
+  return d.default === '' ? 'none' : String(d.default);
+}
 
 export const DEFAULTS = {
   listen: '0.0.0.0:8000',
@@ -123,8 +140,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
       },
     });
   } catch (err) {
-    // parseArgs messages already name the flag ("Unknown option '--x'").
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}; see --help`);
+    throw new UsageError(`${describeArgsError(err as Error)}; see --help`);
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'help' };
@@ -177,6 +193,24 @@ export function parseCommandLine(argv: readonly string[]): Command {
     throw err;
   }
   return { kind: 'run', options: { listen, manager, allow, threads, managerPath, logLevel, docroot, drainTimeoutMs, directives } };
+}
+
+/** parseArgs errors as one line that starts with the flag the user gave. */
+function describeArgsError(err: Error): string {
+  const code = (err as { code?: string }).code;
+  const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? '';
+  // "'--x'", "'--x <value>'" or "'-h, --help'": the long spelling is the one to name.
+  const flag = /--?[A-Za-z0-9][A-Za-z0-9-]*(?=[^,]*$)/.exec(quoted)?.[0] ?? quoted;
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `${flag}: unknown flag`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return err.message.includes('argument missing') ? `${flag}: needs a value` : `${flag}: takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${JSON.stringify(quoted)}: flags start with --`;
+    default:
+      return err.message.split('\n')[0] ?? 'bad command line';
+  }
 }
 
 /** Names where a bad directive came from: the config file or --set. */
