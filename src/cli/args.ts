@@ -93,12 +93,20 @@ function parsePositiveInt(flag: string, value: string, max: number): number {
   return Number(value);
 }
 
+/** A directive file is a few KB; anything near this is not one. */
+const CONFIG_FILE_MAX = 1024 * 1024;
+
 /** Reads a JSON or YAML config file whose keys are directive names. */
 export function readConfigFile(file: string): Array<[string, unknown]> {
   let text: string;
   try {
+    // A directory, a device (/dev/zero) or a huge file is refused before reading it.
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new UsageError(`--config: ${file} is not a regular file`);
+    if (stat.size > CONFIG_FILE_MAX) throw new UsageError(`--config: ${file} is ${stat.size} bytes; at most ${CONFIG_FILE_MAX} accepted`);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`--config: cannot read ${file}: ${(err as Error).message}`);
   }
   let doc: unknown;

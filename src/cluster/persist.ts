@@ -10,7 +10,7 @@ import { Packr } from 'msgpackr';
 import type { Directives } from '../config/directives';
 import type { Logger } from '../log';
 import type { ClusterState, StateSnapshot } from './state';
-import type { BalancerRow, ContextRow, HostRow, NodeRow, SessionRow } from './types';
+import { checkSnapshot, type CheckedSnapshot, type PersistedSizes } from './persisted-rows';
 
 export const PERSIST_FILE = 'mcmp-edge.tables.msgpack';
 const FORMAT = 'mcmp-edge-tables';
@@ -31,58 +31,14 @@ export class PersistError extends Error {
   }
 }
 
-// What a valid row looks like: the type of every field (one source: the row types' fields).
-const NODE_FIELDS: Record<keyof NodeRow, 'number' | 'string' | 'boolean'> = {
-  id: 'number',
-  route: 'string',
-  balancer: 'string',
-  domain: 'string',
-  host: 'string',
-  port: 'number',
-  type: 'string',
-  upgrade: 'string',
-  ajpSecret: 'string',
-  reversed: 'boolean',
-  flushPackets: 'number',
-  flushWaitUs: 'number',
-  pingUs: 'number',
-  ttlUs: 'number',
-  timeoutUs: 'number',
-  smax: 'number',
-  responseFieldSize: 'number',
-  removed: 'boolean',
-};
-const BALANCER_FIELDS: Record<keyof BalancerRow, 'number' | 'string' | 'boolean'> = {
-  id: 'number',
-  name: 'string',
-  stickySession: 'boolean',
-  stickySessionCookie: 'string',
-  stickySessionPath: 'string',
-  stickySessionRemove: 'boolean',
-  stickySessionForce: 'boolean',
-  waitWorkerUs: 'number',
-  maxAttempts: 'number',
-};
-const HOST_FIELDS: Record<keyof HostRow, 'number' | 'string'> = { id: 'number', alias: 'string', vhost: 'number', node: 'number' };
-const CONTEXT_FIELDS: Record<keyof ContextRow, 'number' | 'string'> = { id: 'number', path: 'string', vhost: 'number', node: 'number', status: 'number' };
-const SESSION_FIELDS: Record<keyof SessionRow | 'updatedAt', 'number' | 'string'> = { id: 'number', sessionId: 'string', route: 'string', updatedAt: 'number' };
+/** What a file held: the rows that passed persisted-rows.ts, and the ones that did not. */
+export type DecodedSnapshot = CheckedSnapshot;
 
-/** Copies the listed fields of each row, refusing the file if one is missing or of the wrong type. */
-function rows<T>(value: unknown, fields: Record<string, string>, table: string): T[] {
-  if (!Array.isArray(value)) throw new PersistError(`${table}: not a list`);
-  return value.map((raw: unknown, i) => {
-    if (typeof raw !== 'object' || raw === null) throw new PersistError(`${table}[${i}]: not a row`);
-    const row: Record<string, unknown> = {};
-    for (const [name, type] of Object.entries(fields)) {
-      const v = (raw as Record<string, unknown>)[name];
-      if (typeof v !== type) throw new PersistError(`${table}[${i}].${name}: expected ${type}`);
-      row[name] = v;
-    }
-    return row as T;
-  });
-}
-
-export function decodeSnapshot(bytes: Buffer): StateSnapshot {
+/**
+ * Reads a file's bytes. A file that is not ours as a whole (not msgpack, other
+ * format) is a PersistError; inside it, each row is checked on its own.
+ */
+export function decodeSnapshot(bytes: Buffer, sizes: PersistedSizes): DecodedSnapshot {
   const packr = new Packr({ useRecords: false });
   let doc: unknown;
   try {
@@ -92,15 +48,10 @@ export function decodeSnapshot(bytes: Buffer): StateSnapshot {
   }
   if (typeof doc !== 'object' || doc === null) throw new PersistError('not a table snapshot');
   const d = doc as Record<string, unknown>;
-  if (d.format !== FORMAT || d.version !== FORMAT_VERSION) throw new PersistError(`unknown format ${String(d.format)} v${String(d.version)}`);
-  const t = (d.tables ?? {}) as Record<string, unknown>;
-  return {
-    nodes: rows<NodeRow>(t.nodes, NODE_FIELDS, 'nodes'),
-    balancers: rows<BalancerRow>(t.balancers, BALANCER_FIELDS, 'balancers'),
-    hosts: rows<HostRow>(t.hosts, HOST_FIELDS, 'hosts'),
-    contexts: rows<ContextRow>(t.contexts, CONTEXT_FIELDS, 'contexts'),
-    sessions: rows<SessionRow & { updatedAt: number }>(t.sessions, SESSION_FIELDS, 'sessions'),
-  };
+  if (d.format !== FORMAT || d.version !== FORMAT_VERSION) throw new PersistError(`unknown format ${String(d.format).slice(0, 40)} v${String(d.version).slice(0, 10)}`);
+  const tables = d.tables;
+  if (typeof tables !== 'object' || tables === null || Array.isArray(tables)) throw new PersistError('no tables in the file');
+  return checkSnapshot(tables as Record<string, unknown>, sizes);
 }
 
 export function encodeSnapshot(snapshot: StateSnapshot, savedAt: number): Buffer {
@@ -127,6 +78,8 @@ export class TablePersistence {
   #saving: Promise<void> | undefined;
   #dirty = false;
   #saves = 0;
+  /** The last save failed (logged once until one works again). */
+  #failing = false;
 
   constructor(opts: TablePersistenceOptions) {
     this.#state = opts.state;
@@ -143,28 +96,36 @@ export class TablePersistence {
 
   /**
    * Loads the saved tables into the (empty) state. A missing file is a first
-   * start; an unreadable one is logged and ignored, so a bad file never keeps
-   * the proxy down. Returns the number of rows restored.
+   * start. Nothing in or about the file may keep the proxy down: an unreadable
+   * path (a directory, no permission) or a file that is not ours is one
+   * warning and an empty start; a row that breaks a rule is one warning naming
+   * it, and the other rows are restored. Returns the number of rows restored.
    */
   async load(): Promise<number> {
     let bytes: Buffer;
     try {
       bytes = await readFile(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return 0;
+      this.#logger.warn({ file: this.file, code, err: (err as Error).message }, 'persisted tables cannot be read; starting with empty tables');
+      return 0;
     }
-    let snapshot: StateSnapshot;
+    let decoded: DecodedSnapshot;
     try {
-      snapshot = decodeSnapshot(bytes);
+      decoded = decodeSnapshot(bytes, { ...this.#state.sizes, maxSession: this.#state.directives.Maxsessionid });
     } catch (err) {
       this.#logger.warn({ file: this.file, err: (err as Error).message }, 'persisted tables ignored');
       return 0;
     }
+    for (const { entry, reason } of decoded.dropped) {
+      this.#logger.warn({ file: this.file, entry, reason }, 'persisted row dropped');
+    }
+    const { snapshot } = decoded;
     const skipped = this.#state.restore(snapshot);
     const restored = snapshot.nodes.length + snapshot.balancers.length + snapshot.hosts.length + snapshot.contexts.length - skipped;
     if (skipped > 0) this.#logger.warn({ file: this.file, skipped }, 'persisted rows beyond the current table sizes were dropped');
-    this.#logger.info({ file: this.file, nodes: this.#state.nodes().length }, 'tables restored');
+    this.#logger.info({ file: this.file, nodes: this.#state.nodes().length, dropped: decoded.dropped.length }, 'tables restored');
     return restored;
   }
 
@@ -211,7 +172,19 @@ export class TablePersistence {
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.save().catch((err: unknown) => this.#logger.error({ err, file: this.file }, 'saving the tables failed'));
+      this.save().then(
+        () => {
+          if (!this.#failing) return;
+          this.#failing = false;
+          this.#logger.info({ file: this.file }, 'saving the tables works again');
+        },
+        (err: unknown) => {
+          // One line per episode: a read-only disk must not flood the log on every STATUS.
+          if (this.#failing) return;
+          this.#failing = true;
+          this.#logger.error({ file: this.file, code: (err as NodeJS.ErrnoException).code, err: (err as Error).message }, 'saving the tables failed; retried on every change, logged again when it works');
+        },
+      );
     }, this.#debounceMs);
     this.#timer.unref();
   }

@@ -135,7 +135,13 @@ export function parseDirectiveValue(d: DirectiveSpec, raw: unknown): number | bo
       break;
     }
   }
-  throw new DirectiveError(`${d.name}: bad value ${JSON.stringify(raw)}; expected ${accepted(d)}`);
+  throw new DirectiveError(`${d.name}: bad value ${quoted(raw)}; expected ${accepted(d)}`);
+}
+
+/** A value as an error line shows it: bounded, so a 100 KB value in --config is not a 100 KB line. */
+function quoted(raw: unknown): string {
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
+  return text.length > 80 ? `${text.slice(0, 80)}… (${text.length} characters)` : text;
 }
 
 /**
@@ -149,7 +155,7 @@ export function resolveDirectives(pairs: Iterable<readonly [string, unknown]>): 
   for (const [name, raw] of pairs) {
     const d = findDirective(name);
     if (d === undefined) {
-      throw new DirectiveError(`unknown directive ${JSON.stringify(name)}; known: ${DIRECTIVES.map((x) => x.name).join(', ')}`);
+      throw new DirectiveError(`unknown directive ${quoted(name)}; known: ${DIRECTIVES.map((x) => x.name).join(', ')}`);
     }
     values[d.name] = parseDirectiveValue(d, raw);
   }

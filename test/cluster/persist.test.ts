@@ -83,11 +83,15 @@ test('an unreadable file is logged and ignored: the proxy starts empty', async (
   assert.ok(h.logs.some((l) => l.level === 40 && l.msg === 'persisted tables ignored'));
 });
 
-test('a snapshot with a row of the wrong shape is refused whole', () => {
-  const good = encodeSnapshot({ nodes: [], balancers: [], hosts: [{ id: 0, alias: 'a', vhost: 1, node: 0 }], contexts: [], sessions: [] }, 0);
-  assert.equal(decodeSnapshot(good).hosts.length, 1);
-  const bad = encodeSnapshot({ nodes: [], balancers: [], hosts: [{ id: 0, alias: 7, vhost: 1, node: 0 } as never], contexts: [], sessions: [] }, 0);
-  assert.throws(() => decodeSnapshot(bad), (e: unknown) => e instanceof PersistError && /hosts\[0\]\.alias/.test(e.message));
+test('a row of the wrong shape is dropped and named; the rows around it are kept', () => {
+  const sizes = { maxNode: 4, maxHost: 4, maxContext: 4, maxBalancer: 4, maxSession: 0 };
+  const node = { id: 0, route: 'a', balancer: 'b', domain: '', host: 'h', port: 1, type: 'http', upgrade: '', ajpSecret: '', reversed: false, flushPackets: 0, flushWaitUs: 0, pingUs: 0, ttlUs: 0, timeoutUs: 0, smax: -1, responseFieldSize: 0, removed: false } as const;
+  const balancer = { id: 0, name: 'b', stickySession: true, stickySessionCookie: 'J', stickySessionPath: 'j', stickySessionRemove: false, stickySessionForce: true, waitWorkerUs: 0, maxAttempts: 1 };
+  const hosts = [{ id: 0, alias: 'a', vhost: 1, node: 0 }, { id: 1, alias: 7, vhost: 1, node: 0 } as never];
+  const decoded = decodeSnapshot(encodeSnapshot({ nodes: [node], balancers: [balancer], hosts, contexts: [], sessions: [] }, 0), sizes);
+  assert.equal(decoded.snapshot.hosts.length, 1);
+  assert.deepEqual(decoded.dropped, [{ entry: 'hosts[1]', reason: 'alias: expected a string' }]);
+  assert.throws(() => decodeSnapshot(Buffer.from([0xc1]), sizes), (e: unknown) => e instanceof PersistError);
 });
 
 test('rows that no longer fit smaller tables are dropped on load', async (t) => {

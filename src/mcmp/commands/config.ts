@@ -7,7 +7,7 @@ import { REMOVED_ROUTE, type ClusterState, type NodeWrite } from '../../cluster/
 import { ContextStatus, FlushPackets, type BalancerRow, type NodeRow, type NodeType } from '../../cluster/types';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
-import { atoi, byteLength, parseBoolean, parseDurationUs, splitList, stripIpv6Zone } from '../fields';
+import { atoi, BALANCER_TEXT_MAX, byteLength, CONFIG_NODE_TYPES, isNodePort, NODE_TEXT_MAX, parseBoolean, parseDurationUs, splitList, stripIpv6Zone } from '../fields';
 import type { CommandContext, CommandResult } from './command';
 
 type NodeConfig = Omit<NodeRow, 'id' | 'route' | 'removed'>;
@@ -21,8 +21,6 @@ interface ConfigMessage {
   /** Balancer name as sent had upper case (logged, like httpd's notice). */
   balancerLowered: boolean;
 }
-
-const CONFIG_TYPES: ReadonlySet<string> = new Set(['ajp', 'http', 'https']);
 
 function defaults(d: Directives): ConfigMessage {
   return {
@@ -50,31 +48,31 @@ export function parseConfig(pairs: readonly McmpPair[], d: Directives): ConfigMe
     if (value === undefined || value === '') throw new McmpError('SMESPAR');
     switch (name.toLowerCase()) {
       case 'jvmroute':
-        m.route = limited(value, FIELD_MAX.jvmRoute, 'SROUBIG');
+        m.route = limited(value, NODE_TEXT_MAX.route, 'SROUBIG');
         break;
       case 'balancer': {
-        const lower = limited(value, FIELD_MAX.balancer, 'SBALBIG').toLowerCase();
+        const lower = limited(value, NODE_TEXT_MAX.balancer, 'SBALBIG').toLowerCase();
         m.balancerLowered = lower !== value;
         node.balancer = lower;
         bal.name = lower;
         break;
       }
       case 'domain':
-        node.domain = limited(value, FIELD_MAX.domain, 'SDOMBIG');
+        node.domain = limited(value, NODE_TEXT_MAX.domain, 'SDOMBIG');
         break;
       case 'host':
-        node.host = stripIpv6Zone(limited(value, FIELD_MAX.host, 'SHOSBIG'));
+        node.host = stripIpv6Zone(limited(value, NODE_TEXT_MAX.host, 'SHOSBIG'));
         break;
       case 'port': {
         // Decision D2: an integer 1..65535, refused with the Port error otherwise.
         const port = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
-        if (!(port >= 1 && port <= 65535)) throw new McmpError('SPORBIG');
+        if (!isNodePort(port)) throw new McmpError('SPORBIG');
         node.port = port;
         break;
       }
       case 'type': {
         const type = limited(value, FIELD_MAX.type, 'STYPBIG').toLowerCase();
-        if (!CONFIG_TYPES.has(type)) throw new McmpError('STYPBAD');
+        if (!CONFIG_NODE_TYPES.has(type)) throw new McmpError('STYPBAD');
         node.type = type as NodeType;
         break;
       }
@@ -109,10 +107,10 @@ export function parseConfig(pairs: readonly McmpPair[], d: Directives): ConfigMe
         bal.stickySession = parseBoolean(value) ?? bal.stickySession;
         break;
       case 'stickysessioncookie':
-        bal.stickySessionCookie = limited(value, FIELD_MAX.stickyName, 'SBAFBIG');
+        bal.stickySessionCookie = limited(value, BALANCER_TEXT_MAX.stickySessionCookie, 'SBAFBIG');
         break;
       case 'stickysessionpath':
-        bal.stickySessionPath = limited(value, FIELD_MAX.stickyName, 'SBAFBIG');
+        bal.stickySessionPath = limited(value, BALANCER_TEXT_MAX.stickySessionPath, 'SBAFBIG');
         break;
       case 'stickysessionremove':
         bal.stickySessionRemove = parseBoolean(value) ?? bal.stickySessionRemove;
