@@ -13,7 +13,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   let command;
   try {
     command = parseCommandLine(argv);
-    if (command.kind === 'run') AllowList.parse(command.options.allow);
+    if (command.kind === 'run') {
+      AllowList.parse(command.options.allow);
+      if (command.options.pageAllow !== undefined) AllowList.parse(command.options.pageAllow);
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`mcmp-edge: ${err.message}\n`);

@@ -36,6 +36,9 @@ export class McmpEdge {
   readonly #maintenance: Maintenance;
   readonly #pool: ForwardingPool;
   readonly #persistence: TablePersistence | undefined;
+  /** Who may send MCMP, and who may see the status page and /metrics (the same list unless an httpd config split them). */
+  #mcmpAllow: AllowList;
+  #pageAllow: AllowList;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ProxyOptions, logger: Logger) {
@@ -50,10 +53,13 @@ export class McmpEdge {
     const startTimeUs = BigInt(Date.now()) * 1000n;
     this.#handler = new McmpHandler({ state: this.state, directives: d, prober, startTimeUs, logger });
     this.#page = new StatusPage({ state: this.state, handler: this.#handler, directives: d, path: options.managerPath, nonce: randomUUID() });
+    this.#mcmpAllow = AllowList.parse(options.allow);
+    this.#pageAllow = AllowList.parse(options.pageAllow ?? options.allow);
     this.#server = new ManagerServer({
       host: options.manager.host,
       port: options.manager.port,
-      allow: AllowList.parse(options.allow),
+      allow: connectionAllowList(options),
+      ...(options.managerKeepAliveTimeoutMs !== undefined && { keepAliveTimeoutMs: options.managerKeepAliveTimeoutMs }),
       methods: new Set([...McmpHandler.METHODS, 'GET', 'HEAD']),
       maxBodySize: maxMcmpBodySize(d),
       handler: (req) => this.#dispatch(req),
@@ -101,6 +107,9 @@ export class McmpEdge {
     this.#maintenance.start();
     const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port } };
     this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
+    if (this.options.ignoredConfig.length > 0) {
+      this.#logger.warn({ ignored: this.options.ignoredConfig }, 'httpd configuration: these lines have no effect in mcmp-edge');
+    }
     return addresses;
   }
 
@@ -119,12 +128,23 @@ export class McmpEdge {
     const accept = req.header('accept') ?? '';
     const peer = req.remoteAddress;
     if (McmpHandler.METHODS.has(req.methodUpper)) {
+      if (!this.#mcmpAllow.allows(peer)) return forbidden('this address may not send MCMP');
       return this.#handler.handle({ methodUpper: req.methodUpper, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
     }
     const pathOnly = req.target.split('?')[0];
     if (pathOnly === this.options.managerPath) {
+      if (!this.#pageAllow.allows(peer)) return forbidden('this address may not see the status page');
       return this.#page.handle({ methodUpper: req.methodUpper, target: req.target, accept, peer });
     }
     return { status: 404, headers: [['Content-Type', 'text/plain']], body: 'Not Found\n' };
   }
+}
+
+function forbidden(why: string): HttpResponse {
+  return { status: 403, headers: [['Content-Type', 'text/plain']], body: `Forbidden: ${why}\n` };
+}
+
+/** The listener lets in whoever is on either list; each request is then checked against its own. */
+function connectionAllowList(options: ProxyOptions): AllowList {
+  return AllowList.parse(options.pageAllow === undefined ? options.allow : `${options.allow},${options.pageAllow}`);
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { DIRECTIVES, DirectiveError, resolveDirectives, type DirectiveSpec, type Directives } from '../config/directives';
+import { HttpdConfigError, looksLikeHttpd, readHttpdConfig, type HttpdSettings } from '../config/httpd/index';
 import { LOG_LEVELS } from '../log';
 
 export class UsageError extends Error {
@@ -32,6 +33,14 @@ export interface ProxyOptions {
   readonly docroot: string | undefined;
   readonly drainTimeoutMs: number;
   readonly directives: Directives;
+  /** Who may see the status page and /metrics, when an httpd config gives it its own list (else `allow`). */
+  readonly pageAllow: string | undefined;
+  /** Idle keep-alive timeout of the MCMP listener (httpd KeepAliveTimeout); undefined: the listener's default. */
+  readonly managerKeepAliveTimeoutMs: number | undefined;
+  /** What an httpd --config holds that has no effect here, "file:line: what (why)". */
+  readonly ignoredConfig: readonly string[];
+  /** The command line as given, so SIGHUP can read --config again with the same flags. */
+  readonly argv: readonly string[];
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: ProxyOptions };
@@ -96,19 +105,37 @@ function parsePositiveInt(flag: string, value: string, max: number): number {
 /** A directive file is a few KB; anything near this is not one. */
 const CONFIG_FILE_MAX = 1024 * 1024;
 
-/** Reads a JSON or YAML config file whose keys are directive names. */
-export function readConfigFile(file: string): Array<[string, unknown]> {
-  let text: string;
+/** Reads --config: an httpd configuration file (recognised by its syntax), or JSON/YAML keyed by directive names. */
+export function readAnyConfigFile(file: string): HttpdSettings {
+  const text = readText(file);
+  if (!/\.json$/i.test(file) && looksLikeHttpd(text)) {
+    try {
+      return readHttpdConfig(file, CONFIG_FILE_MAX);
+    } catch (err) {
+      if (err instanceof HttpdConfigError) throw new UsageError(`--config ${err.message}`);
+      throw err;
+    }
+  }
+  const directives = readConfigFile(file).map(([name, value]) => ({ name, value: value as string, file, line: 0 }));
+  return { directives, ignored: [] };
+}
+
+function readText(file: string): string {
   try {
     // A directory, a device (/dev/zero) or a huge file is refused before reading it.
     const stat = fs.statSync(file);
     if (!stat.isFile()) throw new UsageError(`--config: ${file} is not a regular file`);
     if (stat.size > CONFIG_FILE_MAX) throw new UsageError(`--config: ${file} is ${stat.size} bytes; at most ${CONFIG_FILE_MAX} accepted`);
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`--config: cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** Reads a JSON or YAML config file whose keys are directive names. */
+export function readConfigFile(file: string): Array<[string, unknown]> {
+  const text = readText(file);
   let doc: unknown;
   try {
     doc = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
@@ -154,16 +181,19 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (v.help === true) return { kind: 'help' };
   if (v.version === true) return { kind: 'version' };
 
-  const listen = parseHostPort('--listen', v.listen ?? DEFAULTS.listen);
-  const manager = parseHostPort('--manager', v.manager ?? DEFAULTS.manager);
-  const allow = v.allow ?? DEFAULTS.allow;
+  // Flags win over the file, the file over the defaults.
+  const file: HttpdSettings = v.config === undefined ? { directives: [], ignored: [] } : readAnyConfigFile(v.config);
+  const listen = v.listen !== undefined ? parseHostPort('--listen', v.listen) : (file.listen ?? parseHostPort('--listen', DEFAULTS.listen));
+  const manager = v.manager !== undefined ? parseHostPort('--manager', v.manager) : (file.manager ?? parseHostPort('--manager', DEFAULTS.manager));
+  const allow = v.allow ?? (file.mcmpAllow !== undefined ? file.mcmpAllow.join(',') : DEFAULTS.allow);
+  const pageAllow = v.allow === undefined && file.pageAllow !== undefined ? file.pageAllow.join(',') : undefined;
   if (allow.trim() === '') throw new UsageError('--allow: empty list; expected CIDR[,CIDR...] such as 127.0.0.0/8,::1');
   const threads = v.threads === undefined ? Math.max(1, os.availableParallelism()) : parsePositiveInt('--threads', v.threads, 256);
-  const managerPath = v['manager-path'] ?? DEFAULTS.managerPath;
+  const managerPath = v['manager-path'] ?? file.managerPath ?? DEFAULTS.managerPath;
   if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(managerPath)) {
     throw new UsageError(`--manager-path: bad value ${JSON.stringify(managerPath)}; expected an absolute URL path such as /mod_cluster-manager`);
   }
-  const logLevel = v['log-level'] ?? DEFAULTS.logLevel;
+  const logLevel = v['log-level'] ?? file.logLevel ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level: bad value ${JSON.stringify(logLevel)}; expected one of ${LOG_LEVELS.join(', ')}`);
   }
@@ -183,7 +213,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     drainTimeoutMs = Math.round(Number(drainRaw) * 1000);
   }
 
-  const pairs: Array<[string, unknown]> = v.config === undefined ? [] : readConfigFile(v.config);
+  const pairs: Array<[string, unknown]> = file.directives.map((d) => [d.name, d.value]);
   const fromFile = pairs.length;
   for (const item of v.set ?? []) {
     const eq = item.indexOf('=');
@@ -200,7 +230,24 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     throw err;
   }
-  return { kind: 'run', options: { listen, manager, allow, threads, managerPath, logLevel, docroot, drainTimeoutMs, directives } };
+  return {
+    kind: 'run',
+    options: {
+      listen,
+      manager,
+      allow,
+      threads,
+      managerPath,
+      logLevel,
+      docroot,
+      drainTimeoutMs,
+      directives,
+      pageAllow,
+      managerKeepAliveTimeoutMs: file.keepAliveTimeoutMs,
+      ignoredConfig: file.ignored,
+      argv: [...argv],
+    },
+  };
 }
 
 /** parseArgs errors as one line that starts with the flag the user gave. */

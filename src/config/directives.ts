@@ -16,6 +16,8 @@ export interface DirectiveSpec {
   readonly maxLength?: number;
   /** Why the directive is refused, when mcmp-edge does not support it (yet). */
   readonly unsupported?: string;
+  /** Other spellings httpd accepts for the same directive. */
+  readonly aliases?: readonly string[];
   readonly help: string;
 }
 
@@ -39,7 +41,7 @@ export const DIRECTIVES = [
   spec({ name: 'ReduceDisplay', kind: 'bool', default: false, help: 'compact status page' }),
   spec({ name: 'PersistSlots', kind: 'bool', default: false, help: 'keep the tables across restarts (in MemManagerFile)' }),
   spec({ name: 'MemManagerFile', kind: 'string', default: '', maxLength: 4096, help: 'directory for the persisted tables' }),
-  spec({ name: 'EnableMCMPReceive', kind: 'bool', default: true, help: 'MCMP is always received on --manager; Off is refused', unsupported: undefined }),
+  spec({ name: 'EnableMCMPReceive', kind: 'bool', default: true, help: 'MCMP is always received on --manager; Off is refused', unsupported: undefined, aliases: ['EnableMCPMReceive'] }),
   // mod_proxy_cluster: routing and removal
   spec({ name: 'CreateBalancers', kind: 'enum', default: 2, values: { '0': 0, '2': 2 }, help: '0 or 2: balancers are created for registered nodes (1 needs ProxyPass, which mcmp-edge has not)' }),
   spec({ name: 'UseAlias', kind: 'bool', default: false, help: 'route only when the Host header is an alias of the context\'s vhost' }),
@@ -68,7 +70,9 @@ type ValueOf<S extends DirectiveSpec> = S['kind'] extends 'bool' ? boolean : S['
 /** Resolved directive values, keyed by canonical name. */
 export type Directives = { readonly [S in Spec as S['name']]: ValueOf<S> };
 
-const byLowerName = new Map<string, DirectiveSpec>(DIRECTIVES.map((d) => [d.name.toLowerCase(), d]));
+const byLowerName = new Map<string, DirectiveSpec>(
+  DIRECTIVES.flatMap((d: DirectiveSpec) => [d.name, ...(d.aliases ?? [])].map((n): [string, DirectiveSpec] => [n.toLowerCase(), d])),
+);
 
 export function findDirective(name: string): DirectiveSpec | undefined {
   return byLowerName.get(name.toLowerCase());

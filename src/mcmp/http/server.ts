@@ -87,7 +87,7 @@ function settingsFrom(opts: ManagerServerOptions): ConnectionSettings {
 export class ManagerServer {
   readonly #host: string;
   readonly #port: number;
-  readonly #allow: AllowList;
+  #allow: AllowList;
   readonly #settings: ConnectionSettings;
   readonly #server: net.Server;
   readonly #connections = new Set<ManagerConnection>();
@@ -105,6 +105,11 @@ export class ManagerServer {
     this.#server.on('error', (err: NodeJS.ErrnoException) => {
       opts.logger.warn({ code: err.code, err: err.message }, 'MCMP listener error');
     });
+  }
+
+  /** A new allow list for connections accepted from now on (SIGHUP reload); open ones keep their verdict. */
+  setAllow(allow: AllowList): void {
+    this.#allow = allow;
   }
 
   /** Open client connections. */
