@@ -86,6 +86,7 @@ export class McmpEdge {
         docroot: options.docroot,
         useNocanon: d.UseNocanon,
         drainTimeoutMs: options.drainTimeoutMs,
+        limits: options.limits,
         logLevel: options.logLevel,
         maxSessionId: d.Maxsessionid,
       },

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { DIRECTIVES, DirectiveError, resolveDirectives, type DirectiveSpec, type Directives } from '../config/directives';
 import { HttpdConfigError, looksLikeHttpd, readHttpdConfig, type HttpdSettings } from '../config/httpd/index';
 import { LOG_LEVELS } from '../log';
+import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from '../forward/limits';
 
 export class UsageError extends Error {
   readonly code = 'ERR_MCMP_EDGE_USAGE';
@@ -32,6 +33,12 @@ export interface ProxyOptions {
   readonly logLevel: string;
   readonly docroot: string | undefined;
   readonly drainTimeoutMs: number;
+  /** Stalls of clients and nodes on the traffic side (maxConnections: see maxConnections below). */
+  readonly limits: Omit<TrafficLimits, 'maxConnections'>;
+  /** Client connections of the whole process; 'auto': derived from the descriptor limit at start. */
+  readonly maxConnections: number | 'auto';
+  /** MCMP/status connections held at once: workers hold one or two each, not hundreds. */
+  readonly managerMaxConnections: number;
   readonly directives: Directives;
   /** Who may see the status page and /metrics, when an httpd config gives it its own list (else `allow`). */
   readonly pageAllow: string | undefined;
@@ -42,6 +49,7 @@ export interface ProxyOptions {
   /** The command line as given, so SIGHUP can read --config again with the same flags. */
   readonly argv: readonly string[];
 }
+
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: ProxyOptions };
 
@@ -55,6 +63,12 @@ export const USAGE = `mcmp-edge [options]
   --set NAME=VALUE          any directive below (repeatable), e.g. --set Maxnode=100
   --docroot DIR             serve static files from DIR for requests no context matches
   --drain-timeout SECONDS   on SIGTERM/SIGINT, wait this long for in-flight requests (default 10)
+  --max-connections N|auto  client connections held at once, all threads (default auto: from the fd limit)
+  --send-timeout SECONDS    drop a client that reads nothing of its response for this long (default 60)
+  --receive-timeout SECONDS drop a client that sends nothing of its request body for this long (default 60)
+  --node-timeout SECONDS    a node's answer time when its CONFIG sends no Timeout (default 60)
+  --manager-max-connections N     MCMP/status connections held at once (default 256)
+  --manager-idle-timeout SECONDS  close an idle MCMP connection after this long (default 300, or KeepAliveTimeout of an httpd --config)
   --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
   --help, --version
 
@@ -82,7 +96,20 @@ export const DEFAULTS = {
   managerPath: '/mod_cluster-manager',
   logLevel: 'info',
   drainTimeoutSeconds: 10,
+  maxConnections: 'auto',
+  sendTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.sendTimeoutMs / 1000,
+  receiveTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.receiveTimeoutMs / 1000,
+  nodeTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs / 1000,
+  managerMaxConnections: 256,
 } as const;
+
+/** SECONDS (decimals allowed) within min..max, in milliseconds. */
+function parseSeconds(flag: string, raw: string | undefined, fallbackSeconds: number, min: number, max: number): number {
+  if (raw === undefined) return fallbackSeconds * 1000;
+  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${flag}: bad value ${JSON.stringify(raw)}; expected seconds ${min}..${max}`);
+  return Math.round(n * 1000);
+}
 
 /** Parses HOST:PORT, [V6]:PORT or :PORT (all addresses). Port 0 asks for an ephemeral port. */
 export function parseHostPort(flag: string, value: string): HostPort {
@@ -169,6 +196,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
         set: { type: 'string', multiple: true },
         docroot: { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'send-timeout': { type: 'string' },
+        'receive-timeout': { type: 'string' },
+        'node-timeout': { type: 'string' },
+        'manager-max-connections': { type: 'string' },
+        'manager-idle-timeout': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -213,6 +246,22 @@ export function parseCommandLine(argv: readonly string[]): Command {
     drainTimeoutMs = Math.round(Number(drainRaw) * 1000);
   }
 
+  const limits = {
+    sendTimeoutMs: parseSeconds('--send-timeout', v['send-timeout'], DEFAULTS.sendTimeoutSeconds, 1, 86400),
+    receiveTimeoutMs: parseSeconds('--receive-timeout', v['receive-timeout'], DEFAULTS.receiveTimeoutSeconds, 1, 86400),
+    nodeTimeoutMs: parseSeconds('--node-timeout', v['node-timeout'], DEFAULTS.nodeTimeoutSeconds, 1, 86400),
+  };
+  const maxRaw = v['max-connections'] ?? DEFAULTS.maxConnections;
+  let maxConnections: number | 'auto' = 'auto';
+  if (maxRaw !== 'auto') {
+    if (!/^\d+$/.test(maxRaw) || Number(maxRaw) > 10_000_000) {
+      throw new UsageError(`--max-connections: bad value ${JSON.stringify(maxRaw)}; expected auto, 0 (no cap) or an integer up to 10000000`);
+    }
+    maxConnections = Number(maxRaw);
+  }
+  const managerMaxConnections =
+    v['manager-max-connections'] === undefined ? DEFAULTS.managerMaxConnections : parsePositiveInt('--manager-max-connections', v['manager-max-connections'], 1_000_000);
+
   const pairs: Array<[string, unknown]> = file.directives.map((d) => [d.name, d.value]);
   const fromFile = pairs.length;
   for (const item of v.set ?? []) {
@@ -241,9 +290,13 @@ export function parseCommandLine(argv: readonly string[]): Command {
       logLevel,
       docroot,
       drainTimeoutMs,
+      limits,
+      maxConnections,
+      managerMaxConnections,
       directives,
       pageAllow,
-      managerKeepAliveTimeoutMs: file.keepAliveTimeoutMs,
+      // The flag wins over an httpd --config's KeepAliveTimeout.
+      managerKeepAliveTimeoutMs: v['manager-idle-timeout'] !== undefined ? parseSeconds('--manager-idle-timeout', v['manager-idle-timeout'], 0, 1, 86400) : file.keepAliveTimeoutMs,
       ignoredConfig: file.ignored,
       argv: [...argv],
     },

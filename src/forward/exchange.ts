@@ -96,6 +96,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #context = -1;
   #attemptOpen = false;
   #tries = 0;
+  /** An attempt of this request timed out on a node. */
+  #timedOut = false;
   #exclude: Set<number> | undefined;
   #abortUpstream: ((err?: Error) => void) | null = null;
   #bodyBytesSent = 0;
@@ -199,7 +201,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
           this.#waitForWorker(result.status, result.waitWorkerUs);
           return;
         }
-        this.#reply(result.status);
+        // No other node after a hung one: the client's answer is the timeout's, not "no node".
+        this.#reply(this.#timedOut && result.status === 503 ? 504 : result.status);
         return;
       case 'unmapped':
         this.#serveUnmapped();
@@ -375,6 +378,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     // get a clean 502; otherwise the connection is closed, so that a short body
     // is never taken for a whole one.
     this.#ctx.logger.debug({ err, node: this.#route?.node.route }, 'node failed during the response');
+    if (code === 'UND_ERR_BODY_TIMEOUT') this.#ctx.counters.markError(this.#node, nowSeconds());
     if (this.#headPending) {
       this.#reply(code === 'UND_ERR_BODY_TIMEOUT' ? 504 : 502);
       return;
@@ -399,26 +403,26 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #failBeforeResponse(err: Error, code: string): void {
     const ctx = this.#ctx;
     const node = this.#node;
-    if (CONNECTION_FAILURES.has(code)) {
-      // §5.9.1: the node is in error; the attempt's counters are undone.
+    // §5.9.5: a node that took the request and did not answer within its Timeout is hung.
+    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT';
+    if (CONNECTION_FAILURES.has(code) || timedOut) {
+      // §5.9.1: the node is in error; a connection that never carried the request is no use of it.
       ctx.counters.markError(node, nowSeconds());
-      ctx.counters.undoElected(node);
+      if (timedOut) this.#timedOut = true;
+      else ctx.counters.undoElected(node);
       this.#closeAttempt();
       const route = this.#route as NodeRoute;
       const body = this.#body;
-      const replayable = body === null || Buffer.isBuffer(body) ? this.#bodyBytesSent === 0 : body.replayable;
+      // A body held whole can be sent again even after the hung node took it; a streamed one only if untouched.
+      const replayable = body === null || Buffer.isBuffer(body) ? timedOut || this.#bodyBytesSent === 0 : body.replayable;
       if (this.#tries <= route.balancer.maxAttempts && replayable && IDEMPOTENT.has(this.#head.method)) {
-        ctx.logger.debug({ code, node: route.node.route, tries: this.#tries }, 'node connection failed, trying another node');
+        ctx.logger.debug({ code, node: route.node.route, tries: this.#tries }, 'node failed before answering, trying another node');
         (this.#exclude ??= new Set()).add(node);
         this.#routeAgain();
         return;
       }
-      ctx.logger.debug({ code, node: route.node.route }, 'node connection failed');
-      this.#reply(503);
-      return;
-    }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      this.#reply(504);
+      ctx.logger.debug({ code, node: route.node.route }, 'node failed before answering');
+      this.#reply(timedOut ? 504 : 503);
       return;
     }
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {

@@ -4,6 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RoutingOptions } from '../router/index';
 import type { TableSizes } from '../slots/types';
+import type { TrafficLimits } from './limits';
 
 /** The long-lived task one forwarding thread runs. */
 export interface ThreadTask {
@@ -19,6 +20,7 @@ export interface ThreadTask {
   readonly docroot: string | undefined;
   readonly useNocanon: boolean;
   readonly drainTimeoutMs: number;
+  readonly limits: TrafficLimits;
   readonly logLevel: string;
   readonly maxSessionId: number;
   readonly control: MessagePort;

@@ -12,6 +12,7 @@ import type { TableSizes } from '../slots/types';
 import { ForwardingStateError, ListenError } from './errors';
 import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { decodeSessionBatch } from './sessions';
+import { connectionsPerThread, TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
 
 export interface ForwardingOptions {
   listenHost: string;
@@ -26,6 +27,8 @@ export interface ForwardingOptions {
   /** UseNocanon: forward the raw request path (default false: re-canonicalised, MCMP.md §5.12). */
   useNocanon?: boolean;
   drainTimeoutMs: number;
+  /** Stalls and caps of the traffic side (default TRAFFIC_LIMIT_DEFAULTS). */
+  limits?: Partial<TrafficLimits>;
   logLevel: string;
   /** > 0: report session ids to the primary. */
   maxSessionId: number;
@@ -254,6 +257,7 @@ export class ForwardingPool {
       docroot: o.docroot,
       useNocanon: o.useNocanon ?? false,
       drainTimeoutMs: o.drainTimeoutMs,
+      limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits, maxConnections: connectionsPerThread(o.limits?.maxConnections ?? 0, o.threads) },
       logLevel: o.logLevel,
       maxSessionId: o.maxSessionId,
       control: port2,

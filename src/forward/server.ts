@@ -8,6 +8,7 @@ import type { ClusterCounters } from '../slots/counters';
 import type { TablesReader } from '../slots/types';
 import type { Logger } from '../log';
 import { ListenError } from './errors';
+import type { TrafficLimits } from './limits';
 import { ProxyExchange, type ExchangeContext } from './exchange';
 import { readRequestHead, type ClientRequestHead } from './headers';
 import { writeTextReply } from './replies';
@@ -30,6 +31,8 @@ export interface ForwardingServerOptions {
   readonly docroot: string | undefined;
   readonly useNocanon: boolean;
   readonly drainTimeoutMs: number;
+  /** Per-thread values (maxConnections already this thread's share). */
+  readonly limits: TrafficLimits;
 }
 
 export interface ForwardingServerDeps {
@@ -63,7 +66,7 @@ export class ForwardingServer implements ExchangeContext {
     this.routingOptions = options.routing;
     this.canonicalisePaths = !options.useNocanon;
     this.#options = options;
-    this.upstreams = new NodeUpstreams(deps.logger);
+    this.upstreams = new NodeUpstreams(deps.logger, undefined, options.limits.nodeTimeoutMs);
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
     this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
     this.#uws = loadUws();

@@ -24,6 +24,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
       docroot: task.docroot,
       useNocanon: task.useNocanon,
       drainTimeoutMs: task.drainTimeoutMs,
+      limits: task.limits,
     },
   );
   // However the thread ends (uncaught error, process.exit), its uWS sockets

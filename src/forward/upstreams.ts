@@ -8,6 +8,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { NodeRow } from '../cluster/types';
 import type { Logger } from '../log';
 import { H1Pool } from './h1/pool';
+import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
 
 /** What the exchange needs from a node's pool, whichever client backs it. */
 export interface UpstreamPool {
@@ -84,9 +85,10 @@ function samePoolSettings(a: NodeRow, b: NodeRow): boolean {
   );
 }
 
-function createPool(origin: string, node: NodeRow, client: UpstreamClient): UpstreamPool {
+function createPool(origin: string, node: NodeRow, client: UpstreamClient, defaultTimeoutMs: number): UpstreamPool {
   const ms = (us: number): number => Math.max(1, Math.round(us / 1000));
-  const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : undefined;
+  // No Timeout in CONFIG: the proxy's default (--node-timeout), never the client library's 300 s.
+  const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs;
   const ttl = node.ttlUs > 0 ? ms(node.ttlUs) : undefined;
   const Client = client === 'h1' ? H1Pool : Pool;
   return new Client(origin, {
@@ -113,10 +115,12 @@ export class NodeUpstreams {
   readonly #warned = new Set<string>();
 
   readonly #client: UpstreamClient;
+  readonly #defaultTimeoutMs: number;
 
-  constructor(logger: Logger, client: UpstreamClient = UPSTREAM_CLIENT) {
+  constructor(logger: Logger, client: UpstreamClient = UPSTREAM_CLIENT, defaultTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs) {
     this.#logger = logger;
     this.#client = client;
+    this.#defaultTimeoutMs = defaultTimeoutMs;
   }
 
   /** Which client the pools use. */
@@ -145,7 +149,7 @@ export class NodeUpstreams {
       }
       return null;
     }
-    const pool = createPool(origin, node, this.#client);
+    const pool = createPool(origin, node, this.#client, this.#defaultTimeoutMs);
     this.#byNode[node.id] = { row: node, pool };
     return pool;
   }
