@@ -14,6 +14,8 @@ import { AllowList } from './mcmp/http/allow';
 import type { HttpRequest } from './mcmp/http/parser';
 import { ManagerServer, type HttpResponse } from './mcmp/http/server';
 import { StatusPage } from './manager/status-page';
+import { McmpMessageCounts } from './metrics/mcmp-messages';
+import { ProxyMetrics } from './metrics/registry';
 import { ClusterCounters } from './slots/counters';
 import { SlotTables, tableSizes } from './slots/tables';
 
@@ -37,6 +39,8 @@ export class McmpEdge {
   readonly #pool: ForwardingPool;
   readonly #persistence: TablePersistence | undefined;
   /** Who may send MCMP, and who may see the status page and /metrics (the same list unless an httpd config split them). */
+  readonly #mcmpCounts = new McmpMessageCounts();
+  readonly #metrics: ProxyMetrics;
   #mcmpAllow: AllowList;
   #pageAllow: AllowList;
   #stopping: Promise<void> | undefined;
@@ -92,6 +96,7 @@ export class McmpEdge {
       },
       logger,
     );
+    this.#metrics = new ProxyMetrics({ state: this.state, counters: this.counters, mcmp: this.#mcmpCounts, threadRestarts: () => this.#pool.restarts() });
     this.#pool.onSessions((batch) => {
       for (const s of batch) this.state.recordSession(s.sessionId, s.route, s.oldSessionId);
     });
@@ -129,17 +134,29 @@ export class McmpEdge {
     const accept = req.header('accept') ?? '';
     const peer = req.remoteAddress;
     if (McmpHandler.METHODS.has(req.methodUpper)) {
-      if (!this.#mcmpAllow.allows(peer)) return forbidden('this address may not send MCMP');
-      return this.#handler.handle({ methodUpper: req.methodUpper, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
+      if (!this.#mcmpAllow.allows(peer)) {
+        this.#mcmpCounts.record(req.methodUpper, 403, undefined);
+        return forbidden('this address may not send MCMP');
+      }
+      const reply = await this.#handler.handle({ methodUpper: req.methodUpper, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
+      this.#mcmpCounts.record(req.methodUpper, reply.status, reply.headers.find(([name]) => name === 'Mess')?.[1]);
+      return reply;
     }
     const pathOnly = req.target.split('?')[0];
     if (pathOnly === this.options.managerPath) {
       if (!this.#pageAllow.allows(peer)) return forbidden('this address may not see the status page');
       return this.#page.handle({ methodUpper: req.methodUpper, target: req.target, accept, peer });
     }
+    if (pathOnly === METRICS_PATH && (req.methodUpper === 'GET' || req.methodUpper === 'HEAD')) {
+      if (!this.#pageAllow.allows(peer)) return forbidden('this address may not see the metrics');
+      return { status: 200, headers: [['Content-Type', this.#metrics.contentType]], body: await this.#metrics.render() };
+    }
     return { status: 404, headers: [['Content-Type', 'text/plain']], body: 'Not Found\n' };
   }
 }
+
+/** Where Prometheus scrapes, on the manager listener. */
+export const METRICS_PATH = '/metrics';
 
 function forbidden(why: string): HttpResponse {
   return { status: 403, headers: [['Content-Type', 'text/plain']], body: `Forbidden: ${why}\n` };

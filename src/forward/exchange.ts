@@ -11,6 +11,7 @@ import type { RoutingOptions } from '../router/index';
 import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../router/route';
 import { routeOfSession } from '../router/session';
 import type { ClusterCounters } from '../slots/counters';
+import type { UpstreamFailure } from '../slots/traffic';
 import type { Logger } from '../log';
 import { canonicalisePath } from './canonical-path';
 import { ClientAbortedError } from './errors';
@@ -77,6 +78,12 @@ export function errorCode(err: Error): string {
   return typeof code === 'string' ? code : '';
 }
 
+/** How an upstream failure is counted in the metrics. */
+function upstreamFailure(code: string, responseStarted: boolean): UpstreamFailure {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+  return !responseStarted && CONNECTION_FAILURES.has(code) ? 'connect' : 'read';
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -125,6 +132,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #corkedWrite: (() => void) | null = null;
   #setSessionId = '';
   #finished = false;
+  /** performance.now() at the start, for the latency histograms. */
+  readonly #startedAt = performance.now();
 
   constructor(ctx: ExchangeContext, res: HttpResponse, head: ClientRequestHead, body: Buffer | StreamedRequestBody | null) {
     this.#ctx = ctx;
@@ -308,6 +317,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx interim responses (103 Early Hints, ...) are not relayed.
     if (statusCode < 200 || this.#clientGone) return true;
+    this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
     this.#responseStarted = true;
     this.#resumeUpstream = resume;
     this.#readResponseHead(statusCode, headers, statusText);
@@ -370,6 +380,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
       return;
     }
     const code = errorCode(err);
+    this.#ctx.counters.traffic.upstreamFailed(this.#node, upstreamFailure(code, this.#responseStarted));
     if (!this.#responseStarted) {
       this.#failBeforeResponse(err, code);
       return;
@@ -418,6 +429,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
       if (this.#tries <= route.balancer.maxAttempts && replayable && IDEMPOTENT.has(this.#head.method)) {
         ctx.logger.debug({ code, node: route.node.route, tries: this.#tries }, 'node failed before answering, trying another node');
         (this.#exclude ??= new Set()).add(node);
+        ctx.counters.traffic.failover(node);
         this.#routeAgain();
         return;
       }
@@ -549,6 +561,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Done;
     this.#clientDone = true;
+    this.#status = status;
     this.#closeAttempt();
     this.#releaseBody(false);
     const res = this.#res;
@@ -578,6 +591,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#state = State.Done;
     if (this.#finished) return;
     this.#finished = true;
+    this.#ctx.counters.traffic.requestDone(this.#node, this.#context, this.#clientGone ? 0 : this.#status, this.#startedAt);
     this.#ctx.exchangeDone();
   }
 }

@@ -54,6 +54,8 @@ interface ThreadSlot {
   task: Promise<void> | null;
   listening: boolean;
   deaths: number[];
+  /** Times this slot's thread died and was replaced, since start (for /metrics). */
+  restarts: number;
   restartTimer: NodeJS.Timeout | null;
 }
 
@@ -80,7 +82,7 @@ export class ForwardingPool {
     this.#opts = opts;
     this.#logger = logger;
     for (let index = 0; index < opts.threads; index++) {
-      this.#slots.push({ index, control: null, task: null, listening: false, deaths: [], restartTimer: null });
+      this.#slots.push({ index, control: null, task: null, listening: false, deaths: [], restarts: 0, restartTimer: null });
     }
   }
 
@@ -99,6 +101,11 @@ export class ForwardingPool {
   /** Worker threads alive (0 once stop() resolved). */
   runningThreads(): number {
     return this.#piscina?.threads.length ?? 0;
+  }
+
+  /** Per thread slot: how many times its thread died and was replaced. */
+  restarts(): number[] {
+    return this.#slots.map((slot) => slot.restarts);
   }
 
   onSessions(cb: SessionListener): void {
@@ -296,6 +303,7 @@ export class ForwardingPool {
     const now = Date.now();
     slot.deaths = slot.deaths.filter((t) => now - t < CRASH_LOOP_WINDOW_MS);
     slot.deaths.push(now);
+    slot.restarts++;
     const delay = slot.deaths.length <= 2 ? 0 : Math.min(RESTART_BACKOFF_MAX_MS, 100 * 2 ** (slot.deaths.length - 2));
     this.#logger.error({ err, thread: slot.index, restartInMs: delay }, 'forwarding thread died; replacing it');
     slot.restartTimer = setTimeout(() => {

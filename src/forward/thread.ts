@@ -5,6 +5,7 @@ import { createLogger } from '../log';
 import { ClusterCounters } from '../slots/counters';
 import { SlotTables } from '../slots/tables';
 import { InjectedCrashError } from './errors';
+import { publishLoopUtilisation } from './loop-utilisation';
 import type { ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { ForwardingServer } from './server';
 import { SessionBatcher } from './sessions';
@@ -31,6 +32,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   // must be closed first: a worker that exits holding them aborts the process.
   const closeOnExit = (): void => server.closeNow();
   process.on('exit', closeOnExit);
+  const stopPublishing = publishLoopUtilisation(counters.traffic, task.index);
   try {
     const port = await server.listen();
     const stopRequested = new Promise<void>((resolve) => {
@@ -52,6 +54,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
     sessions?.flush();
     return { index: task.index, cut };
   } finally {
+    stopPublishing();
     server.closeNow();
     process.off('exit', closeOnExit);
     control.close();

@@ -3,6 +3,8 @@
 // Atomics operation on a SharedArrayBuffer. The primary writes the load
 // (lbfactor, standby) and the recalculation window; the forwarding threads
 // write busy/elected/bytes and put a node in error when a connection fails.
+// The traffic counters of the metrics live in the same buffer, after these.
+import { TrafficCounters } from './traffic';
 
 /** Status flags of a node's worker (MCMP.md §3.8). */
 export const NodeFlag = {
@@ -46,8 +48,14 @@ export class ClusterCounters {
   readonly #i32: Int32Array;
   readonly #i64: BigInt64Array;
   readonly #ctx: Int32Array;
+  /** Requests by status, latency histograms, upstream failures, thread load (for /metrics). */
+  readonly traffic: TrafficCounters;
 
   static byteLength(maxNode: number, maxContext: number): number {
+    return ClusterCounters.#ownBytes(maxNode, maxContext) + TrafficCounters.byteLength(maxNode, maxContext);
+  }
+
+  static #ownBytes(maxNode: number, maxContext: number): number {
     return maxNode * NODE_I64 * 8 + maxNode * NODE_I32 * 4 + maxContext * 4;
   }
 
@@ -63,6 +71,7 @@ export class ClusterCounters {
     this.#i64 = new BigInt64Array(this.buffer, 0, maxNode * NODE_I64);
     this.#i32 = new Int32Array(this.buffer, maxNode * NODE_I64 * 8, maxNode * NODE_I32);
     this.#ctx = new Int32Array(this.buffer, maxNode * NODE_I64 * 8 + maxNode * NODE_I32 * 4, maxContext);
+    this.traffic = new TrafficCounters(this.buffer, ClusterCounters.#ownBytes(maxNode, maxContext), maxNode, maxContext);
   }
 
   // ---- data plane (hot path) ----
@@ -222,11 +231,13 @@ export class ClusterCounters {
     if (lbfactor < 0) Atomics.or(this.#i32, base + FLAGS, NodeFlag.InError);
     Atomics.store(this.#i64, n * NODE_I64 + READ, 0n);
     Atomics.store(this.#i64, n * NODE_I64 + TRANSFERRED, 0n);
+    this.traffic.resetNode(n);
   }
 
   /** A new context row starts with no request counted (MCMP.md §2.3 step 2). */
   resetContext(c: number): void {
     Atomics.store(this.#ctx, c, 0);
+    this.traffic.resetContext(c);
   }
 
   stats(n: number): NodeStats {

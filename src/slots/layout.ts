@@ -226,3 +226,57 @@ export function decodeRecord<T>(view: DataView, bytes: Buffer, at: number, layou
   }
   return out as T;
 }
+
+// ---- traffic counters (metrics) ----
+// A region after the cluster counters: per node slot (plus one row for
+// requests no node served), per context row and per forwarding thread. Every
+// counter is 64 bits kept as two Uint32 words (low, high) so that the hot path
+// adds with Atomics on plain numbers and never allocates a BigInt.
+
+/** Upper bounds of the latency histogram buckets, in microseconds (the last bucket is +Inf). */
+export const LATENCY_BUCKETS_US: readonly number[] = [
+  1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
+];
+const HISTOGRAM_COUNTERS = LATENCY_BUCKETS_US.length + 1 + 1; // buckets, +Inf, sum (µs); the count is the sum of the buckets
+
+/** Status classes counted per node and per context: 0 = no status was sent (the client went away), 1..5 = 1xx..5xx. */
+export const STATUS_CLASSES = 6;
+
+/** Counter indexes inside one node's traffic row. */
+export const NodeTraffic = {
+  /** STATUS_CLASSES counters, by status class. */
+  Requests: 0,
+  ConnectErrors: STATUS_CLASSES,
+  ReadErrors: STATUS_CLASSES + 1,
+  Timeouts: STATUS_CLASSES + 2,
+  /** Requests that left this node for another after a connection failure. */
+  Failovers: STATUS_CLASSES + 3,
+  /** Time to the first byte of the response head: buckets, +Inf, sum. */
+  Ttfb: STATUS_CLASSES + 4,
+  /** Time until the exchange was over. */
+  Total: STATUS_CLASSES + 4 + HISTOGRAM_COUNTERS,
+  Counters: STATUS_CLASSES + 4 + 2 * HISTOGRAM_COUNTERS,
+} as const;
+
+/** Where the sum sits in a histogram (after the buckets and +Inf). */
+export const HISTOGRAM_SUM = LATENCY_BUCKETS_US.length + 1;
+
+/** Forwarding threads the region has room for (--threads accepts 1..256). */
+export const MAX_THREADS = 256;
+
+export interface TrafficLayout {
+  /** Uint32 word index of node row n (n = maxNode: requests no node served). */
+  readonly nodeBase: number;
+  readonly contextBase: number;
+  /** Int32 word index of the per-thread event-loop utilisation (parts per million). */
+  readonly threadBase: number;
+  /** Uint32 words of the region. */
+  readonly words: number;
+}
+
+export function trafficLayout(maxNode: number, maxContext: number): TrafficLayout {
+  const nodeBase = 0;
+  const contextBase = nodeBase + (maxNode + 1) * NodeTraffic.Counters * 2;
+  const threadBase = contextBase + maxContext * STATUS_CLASSES * 2;
+  return { nodeBase, contextBase, threadBase, words: threadBase + MAX_THREADS };
+}

@@ -122,9 +122,16 @@ describe('supervision', () => {
         assert.ok(restoredAt - killedAt < 10000, `replaced after ${restoredAt - killedAt} ms`);
         assert.equal(h.pool.runningThreads(), 2);
         // The replacement serves too: with the other thread gone as well, only it is left.
-        await new Promise((r) => setTimeout(r, 200));
+        // Waits are counted in requests, not milliseconds, so a loaded machine only makes it slower.
+        const servedSince = (t0: number): number => outcomes.filter((o) => o.ok && o.at > t0).length;
+        const waitServed = async (t0: number, n: number): Promise<void> => {
+          const until = Date.now() + 15000;
+          while (Date.now() < until && servedSince(t0) <= n) await new Promise((r) => setTimeout(r, 10));
+        };
+        await waitServed(restoredAt, 10);
+        const secondKill = Date.now();
         h.pool.killThread(1, how);
-        await new Promise((r) => setTimeout(r, 300));
+        await waitServed(secondKill, 10);
         stop = true;
         await Promise.all(clients);
         const failed = outcomes.filter((o) => !o.ok);
