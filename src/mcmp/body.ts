@@ -66,3 +66,25 @@ export function parseMcmpBody(body: Buffer | string): McmpPair[] {
 export function sameName(a: string, b: string): boolean {
   return a.length === b.length && a.toLowerCase() === b.toLowerCase();
 }
+
+// The sending side of the same grammar, as the Java worker writes it
+// (MCMP.md §1.5 last paragraph, §8.2): java.net.URLEncoder over UTF-8, which
+// keeps only A–Z a–z 0–9 `.` `-` `*` `_`, turns a space into `+` and
+// percent-encodes every other byte with upper-case hex.
+const URLENCODER_KEEPS = /[^A-Za-z0-9.\-*_ ]/g;
+
+/** `java.net.URLEncoder.encode(text, UTF-8)`. */
+export function javaUrlEncode(text: string): string {
+  return text
+    .replace(URLENCODER_KEEPS, (c) => {
+      let out = '';
+      for (const b of Buffer.from(c, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+      return out;
+    })
+    .replace(/ /g, '+');
+}
+
+/** Joins (name, value) pairs into a body, in the order given. */
+export function formatMcmpBody(pairs: ReadonlyArray<readonly [string, string]>): string {
+  return pairs.map(([name, value]) => `${javaUrlEncode(name)}=${javaUrlEncode(value)}`).join('&');
+}
