@@ -131,12 +131,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
     for (const c of opts.contexts ?? AGENT_DEFAULTS.contexts) this.#contexts.set(this.#checkContext(c), 'enabled');
     const load = opts.load;
     this.#load = isLoadProvider(load) ? load : new DynamicLoadProvider(load?.metrics ?? defaultNodeMetrics(() => this.#inFlight), load ?? {});
-    if (opts.server !== undefined) {
-      opts.server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-        this.#inFlight++;
-        res.once('close', () => this.#inFlight--);
-      });
-    }
+    opts.server?.on('request', this.#countRequest);
     for (const p of opts.proxies ?? []) this.#addLink(parseProxyAddress(p));
   }
 
@@ -248,6 +243,11 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
 
   #drainedAll = true;
 
+  readonly #countRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.#inFlight++;
+    res.once('close', () => this.#inFlight--);
+  };
+
   async #stop(timeoutMs: number): Promise<void> {
     this.#phase = 'stopping';
     if (this.#timer !== undefined) clearInterval(this.#timer);
@@ -260,6 +260,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
     await this.#broadcast(nodeRequest('REMOVE-APP', route));
     await Promise.all([...this.#links.values()].map((l) => l.close()));
     this.#unwireSignals();
+    this.#opts.server?.removeListener('request', this.#countRequest);
     this.#phase = 'stopped';
     this.emit('stopped');
   }

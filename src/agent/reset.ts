@@ -35,22 +35,22 @@ function sameSet(a: readonly string[], b: ReadonlySet<string>): boolean {
 export function resetRequests(node: NodeDescription, states: ReadonlyMap<string, ContextState>, info: ReadonlyMap<string, readonly InfoVirtualHost[]>): McmpRequest[] {
   const requests: McmpRequest[] = [configRequest(node)];
   const view = proxyView(info.get(node.route) ?? [], node.aliases);
-  if (view.found && !sameSet(node.aliases, view.aliases)) requests.unshift(nodeRequest('REMOVE-APP', node.route));
+  const aliasesDiffer = view.found && !sameSet(node.aliases, view.aliases);
   const obsolete = new Set(view.contexts.keys());
+  for (const context of states.keys()) obsolete.delete(context === '' ? '/' : context);
+  // Java removes the whole node when the aliases differ or every known context is obsolete.
+  const removeAll = aliasesDiffer || (obsolete.size > 0 && obsolete.size === view.contexts.size);
+  // After REMOVE-APP /* the proxy knows no context, so every one is sent again
+  // (Java keeps the INFO view here and so leaves enabled contexts out).
+  const known = removeAll ? new Map<string, InfoContextStatus | undefined>() : view.contexts;
   for (const [context, state] of states) {
     const path = context === '' ? '/' : context;
-    obsolete.delete(path);
-    const status = view.contexts.get(path);
+    const status = known.get(path);
     if (state === 'enabled' && status !== 'ENABLED') requests.push(contextRequest('ENABLE-APP', node.route, node.aliases, path));
     else if (state === 'disabled' && status !== 'DISABLED') requests.push(contextRequest('DISABLE-APP', node.route, node.aliases, path));
     else if (state === 'stopped' && (status === 'ENABLED' || status === undefined)) requests.push(contextRequest('STOP-APP', node.route, node.aliases, path));
   }
-  if (obsolete.size > 0) {
-    if (obsolete.size === view.contexts.size) {
-      if (requests[0]?.method !== 'REMOVE-APP') requests.unshift(nodeRequest('REMOVE-APP', node.route));
-    } else {
-      for (const path of obsolete) requests.unshift(contextRequest('REMOVE-APP', node.route, view.aliases, path));
-    }
-  }
+  if (removeAll) requests.unshift(nodeRequest('REMOVE-APP', node.route));
+  else for (const path of obsolete) requests.unshift(contextRequest('REMOVE-APP', node.route, view.aliases, path));
   return requests;
 }
