@@ -4,7 +4,7 @@
 // two proxies at once.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { ClusterAgent, type ClusterAgentOptions, type LoadMetric } from '../../src/agent';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
 
@@ -17,6 +17,16 @@ interface Worker {
 }
 
 const workers: Worker[] = [];
+
+/** Stops what a test started, also when it failed, so the next test sees only its own nodes. */
+async function stopWorkers(): Promise<void> {
+  for (const w of workers.splice(0)) {
+    for (const r of w.held) r.destroy();
+    await w.agent.stop({ timeout: 0 });
+    w.server.closeAllConnections();
+    w.server.close();
+  }
+}
 const proxies: ProxyProcess[] = [];
 
 async function startWorker(name: string, proxyList: ProxyProcess[], extra: Partial<ClusterAgentOptions> = {}): Promise<Worker> {
@@ -77,17 +87,14 @@ async function split(proxy: ProxyProcess, n: number): Promise<Map<string, number
 let proxy: ProxyProcess;
 
 before(async () => {
-  proxy = await startProxy(['--threads', '2', '--log-level', 'warn']);
+  // Load windows of 1 s instead of 5 s, so a change of load shows in the split sooner (MCMP.md §5.7).
+  proxy = await startProxy(['--threads', '2', '--log-level', 'warn', '--set', 'LBstatusRecalTime=1']);
   proxies.push(proxy);
 });
 
+afterEach(stopWorkers);
+
 after(async () => {
-  for (const w of workers) {
-    for (const r of w.held) r.destroy();
-    await w.agent.stop({ timeout: 0 });
-    w.server.closeAllConnections();
-    w.server.close();
-  }
   await Promise.all(proxies.map((p) => p.stop('SIGKILL')));
 });
 
@@ -129,13 +136,14 @@ test('load shifting: a worker that reports itself busy gets a share of the traff
   const a = await startWorker('shiftA', [proxy], { load: { metrics: [busy], initialLoad: -1 } });
   const b = await startWorker('shiftB', [proxy], { load: { metrics: [{ name: 'idle', load: () => 0 }], initialLoad: -1 } });
   await until(() => a.agent.load === 100 && b.agent.load === 100, 'both idle');
-  await new Promise((r) => setTimeout(r, 600)); // a STATUS with the idle value reached the proxy
+  await new Promise((r) => setTimeout(r, 2500)); // idle STATUS applied, the proxy's load windows passed
   const even = await split(proxy, 200);
   const evenA = (even.get('shiftA') ?? 0) / 200;
   assert.ok(evenA > 0.35 && evenA < 0.65, `idle split ${JSON.stringify([...even])}`);
   busyA = 0.9;
   await until(() => a.agent.load <= 12, `A reports busy (load ${a.agent.load})`);
-  await new Promise((r) => setTimeout(r, 600));
+  // The proxy scores by requests elected in the current and the previous 1 s window: let both pass.
+  await new Promise((r) => setTimeout(r, 2500));
   const shifted = await split(proxy, 200);
   const shiftedA = (shifted.get('shiftA') ?? 0) / 200;
   // Load factors ≈ 10 and 100: A should get about 1/11 of the requests.
