@@ -53,13 +53,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     stopped = resolve;
   });
   const shutdown = (signal: string): void => {
-    logger.info({ signal }, 'shutting down');
+    const began = Date.now();
+    logger.info({ signal, drainTimeoutMs: command.options.drainTimeoutMs }, 'shutting down');
+    // One line that says how the process ends and how long the drain took (a supervisor's log shows both).
+    const done = (exitCode: number, err?: unknown): void => {
+      const fields = { signal, exitCode, drainMs: Date.now() - began };
+      if (err === undefined) logger.info(fields, 'mcmp-edge exiting');
+      else logger.error({ ...fields, err }, 'unclean shutdown');
+      stopped?.(exitCode);
+    };
     proxy.stop().then(
-      () => stopped?.(0),
-      (err: unknown) => {
-        logger.error({ err }, 'unclean shutdown');
-        stopped?.(1);
-      },
+      () => done(0),
+      (err: unknown) => done(1, err),
     );
   };
   process.once('SIGTERM', shutdown);

@@ -35,6 +35,8 @@ export interface ExchangeContext {
   /** UseNocanon Off: the path sent to a node is re-canonicalised. */
   readonly canonicalisePaths: boolean;
   readonly logger: Logger;
+  /** The thread is stopping: every response says Connection: close, so no client sends another request on it. */
+  readonly draining: boolean;
   /** Called exactly once per exchange, when it is over. */
   exchangeDone(): void;
 }
@@ -255,7 +257,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Local;
     this.#releaseBody(false);
-    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, this.#head.closeConnection, () => this.#finish());
+    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, this.#head.closeConnection || this.#ctx.draining, () => this.#finish());
   }
 
   #dispatch(route: NodeRoute): void {
@@ -510,7 +512,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     res.writeStatus(this.#statusLine);
     const h = this.#responseHeaders;
     for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
-    if (this.#head.closeConnection) res.writeHeader('Connection', 'close');
+    if (this.#head.closeConnection || this.#ctx.draining) res.writeHeader('Connection', 'close');
   }
 
   /** Inside cork (from onData). */
@@ -565,7 +567,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#closeAttempt();
     this.#releaseBody(false);
     const res = this.#res;
-    res.cork(() => writeTextReply(res, status, this.#head.closeConnection));
+    res.cork(() => writeTextReply(res, status, this.#head.closeConnection, this.#ctx.draining));
     this.#finish();
   }
 

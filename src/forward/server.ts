@@ -23,6 +23,12 @@ import { WebSocketTunnels } from './websocket';
 const BUFFERED_BODY_MAX = 64 * 1024;
 /** How often a draining server looks whether its last request finished. */
 const DRAIN_POLL_MS = 10;
+/**
+ * The drain ends once nothing is running and no request started for this long:
+ * by then every busy keep-alive client has had a response saying
+ * Connection: close, and what is left open is idle (closed at once).
+ */
+const DRAIN_QUIET_MS = 100;
 
 export interface ForwardingServerOptions {
   readonly host: string;
@@ -57,6 +63,9 @@ export class ForwardingServer implements ExchangeContext {
   readonly #tunnels: WebSocketTunnels;
   #listenSocket: us_listen_socket | null = null;
   #inFlight = 0;
+  /** Requests started since the thread began; the drain watches it for quiet. */
+  #started = 0;
+  #draining = false;
   #closed = false;
 
   constructor(deps: ForwardingServerDeps, options: ForwardingServerOptions) {
@@ -70,11 +79,18 @@ export class ForwardingServer implements ExchangeContext {
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
     this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
     this.#uws = loadUws();
+    // uWS adds `uWebSockets: 20` to every response unless its loop (one per
+    // thread) is set silent; `_cfg('silent')` is the package's switch for it.
+    this.#uws._cfg('silent');
     this.#app = this.#uws.App();
     this.#app.any('/*', (res, req) => this.#onRequest(res, req));
     // Only requests with a WebSocket key reach it; it serves the others as plain requests.
     this.#tunnels = new WebSocketTunnels(this, (res, req) => this.#onRequest(res, req));
     this.#app.ws('/*', this.#tunnels.behavior());
+  }
+
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** Requests being served now. */
@@ -105,12 +121,20 @@ export class ForwardingServer implements ExchangeContext {
    * requests that were cut.
    */
   async stop(): Promise<number> {
+    this.#draining = true;
     this.#closeListenSocket();
     // A tunnel lives as long as its peers want: waiting for it would always
     // cost the whole drain timeout, so tunnels are closed (1001) at once.
     this.#tunnels.closeAll();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
-    while (this.#inFlight > 0 && Date.now() < deadline) {
+    let seen = this.#started;
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      if (this.#started !== seen) {
+        seen = this.#started;
+        quietSince = Date.now();
+      }
+      if (this.#inFlight === 0 && Date.now() - quietSince >= DRAIN_QUIET_MS) break;
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
     const cut = this.#inFlight;
@@ -149,6 +173,7 @@ export class ForwardingServer implements ExchangeContext {
   #newExchange(res: HttpResponse, head: ClientRequestHead, body: StreamedRequestBody | null): ProxyExchange {
     const exchange = new ProxyExchange(this, res, head, body);
     this.#inFlight++;
+    this.#started++;
     return exchange;
   }
 
