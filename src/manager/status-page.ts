@@ -8,6 +8,7 @@ import type { ClusterState } from '../cluster/state';
 import { McmpError } from '../mcmp/errors';
 import { errorReply, type McmpHandler, type McmpReply } from '../mcmp/handler';
 import { formatDump, formatInfo } from '../mcmp/commands/reports';
+import { JSON_CONTENT_TYPE, renderJsonStatus, wantsJson } from './json-view';
 import { PAGE_CONTENT_TYPE, renderCommandFailed, renderStatusPage } from './page';
 import { parseManagerQuery, QueryError, splitTarget } from './query';
 
@@ -67,6 +68,8 @@ export class StatusPage {
       if (err instanceof QueryError) return plain(err.status, err.status === 400 ? 'Bad Request' : 'Not Found');
       throw err;
     }
+    // A read-only view: format=json needs no nonce.
+    if (wantsJson(params, req.accept)) return { status: 200, headers: [['Content-Type', JSON_CONTENT_TYPE]], body: renderJsonStatus(this.#state) };
     // CSRF guard: without the right nonce every parameter is ignored, the page is still shown.
     if (this.#d.CheckNonce && params.get('nonce') !== this.#nonce) params.clear();
 

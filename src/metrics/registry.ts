@@ -3,8 +3,9 @@
 // forwarding threads write (see README "Metrics" for the list).
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ClusterState } from '../cluster/state';
-import { ContextStatus, type NodeRow } from '../cluster/types';
-import { NodeFlag, type ClusterCounters } from '../slots/counters';
+import { CONTEXT_STATE, nodeState } from '../cluster/states';
+import type { NodeRow } from '../cluster/types';
+import type { ClusterCounters } from '../slots/counters';
 import { LATENCY_BUCKETS_US, STATUS_CLASSES } from '../slots/layout';
 import { CollectedMetric, histogramSamples, type Sample } from './collected';
 import type { McmpMessageCounts } from './mcmp-messages';
@@ -19,20 +20,6 @@ export interface MetricsSources {
 
 const CODE_CLASS: readonly string[] = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
 const BOUNDS_SECONDS = LATENCY_BUCKETS_US.map((us) => us / 1e6);
-
-export function nodeState(counters: ClusterCounters, n: NodeRow): 'ok' | 'error' | 'standby' | 'removed' {
-  if (n.removed) return 'removed';
-  const flags = counters.flags(n.id);
-  if ((flags & NodeFlag.InError) !== 0) return 'error';
-  if ((flags & NodeFlag.HotStandby) !== 0) return 'standby';
-  return 'ok';
-}
-
-export const CONTEXT_STATE: Readonly<Record<ContextStatus, string>> = {
-  [ContextStatus.Enabled]: 'enabled',
-  [ContextStatus.Disabled]: 'disabled',
-  [ContextStatus.Stopped]: 'stopped',
-};
 
 export class ProxyMetrics {
   readonly registry = new Registry();
