@@ -18,6 +18,7 @@ import { McmpMessageCounts } from './metrics/mcmp-messages';
 import { ProxyMetrics } from './metrics/registry';
 import { ClusterCounters } from './slots/counters';
 import { SlotTables, tableSizes } from './slots/tables';
+import { packetSizeFrom } from './forward/ajp/protocol';
 
 export const SERVER_HEADER = `mcmp-edge ${RELEASE}`;
 
@@ -89,6 +90,7 @@ export class McmpEdge {
         },
         docroot: options.docroot,
         useNocanon: d.UseNocanon,
+        ajpPacketSize: packetSizeFrom(d.ProxyIOBufferSize),
         drainTimeoutMs: options.drainTimeoutMs,
         limits: options.limits,
         logLevel: options.logLevel,

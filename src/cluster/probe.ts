@@ -7,6 +7,7 @@
 // succeed without a connection.
 import net from 'node:net';
 import tls from 'node:tls';
+import { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/ajp/protocol';
 import { unbracket } from '../mcmp/fields';
 import type { NodeRow } from './types';
 
@@ -19,8 +20,8 @@ export interface NodeProber {
 /** Timeout when a node's ping is 0 or less (MCMP.md §5.9.2). */
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 
-export const CPING = Buffer.from([0x12, 0x34, 0x00, 0x01, 0x0a]);
-export const CPONG = Buffer.from([0x41, 0x42, 0x00, 0x01, 0x09]);
+// The AJP13 bytes live with the rest of the wire format (forward/ajp/protocol.ts, a leaf module).
+export { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/ajp/protocol';
 
 export interface NetProberOptions {
   /** EnableOptions: probe http-type nodes with OPTIONS (false: they always pass). */

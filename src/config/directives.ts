@@ -34,6 +34,7 @@ export const DIRECTIVES = [
   spec({ name: 'EnableWsTunnel', kind: 'bool', default: false, help: 'store http/https nodes as ws/wss' }),
   spec({ name: 'WSUpgradeHeader', kind: 'string', default: '', maxLength: 15, help: 'WebSocket upgrade token ("*" = any); also enables tunnelling' }),
   spec({ name: 'AJPSecret', kind: 'string', default: '', maxLength: 63, help: 'secret given to ajp nodes' }),
+  spec({ name: 'ProxyIOBufferSize', kind: 'int', default: 8192, min: 0, max: 65536, help: 'AJP packet size in bytes; must equal the nodes\' packetSize (below 8192 raised to 8192, rounded up to 1 KiB)' }),
   spec({ name: 'ResponseFieldSize', kind: 'int', default: 0, min: 0, max: 1024 * 1024, help: 'response header buffer for non-AJP nodes (0: 8192)' }),
   spec({ name: 'CheckNonce', kind: 'bool', default: true, help: 'status-page commands need the per-start nonce' }),
   spec({ name: 'AllowDisplay', kind: 'bool', default: false, help: 'extra information on the status page' }),

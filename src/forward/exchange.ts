@@ -73,6 +73,8 @@ export const CONNECTION_FAILURES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   // "other side closed": the node closed the connection before answering.
   'UND_ERR_SOCKET',
+  // An AJP node that did not answer CPING (twice): AJP.md §6.3 row 2.
+  'ERR_MCMP_EDGE_AJP_CPING',
 ]);
 
 export function errorCode(err: Error): string {
@@ -264,15 +266,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     const ctx = this.#ctx;
     const node = route.node;
     const pool = ctx.upstreams.pool(node);
-    if (pool === null) {
-      // An ajp node: this forwarder speaks HTTP/1.1 only. The choice was not a
-      // use of the node; another node may serve the request (the router
-      // answers 503 when none is left).
-      ctx.counters.undoElected(node.id);
-      (this.#exclude ??= new Set()).add(node.id);
-      this.#routeAndDispatch();
-      return;
-    }
     this.#state = State.Upstream;
     this.#route = route;
     this.#node = node.id;
@@ -298,6 +291,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
         method: head.method as Dispatcher.HttpMethod,
         headers: head.headers,
         body: body === null || Buffer.isBuffer(body) ? body : body.openReader(),
+        // AJP nodes: the client's side of the request and the sticky route (jvm_route).
+        client: head,
+        sessionRoute: route.stripSession ? '' : route.sessionRoute,
       },
       this,
     );

@@ -31,6 +31,12 @@ export class ClientRequestHead {
    * does not say so, so the response carries the header (RFC 9112 §9.6).
    */
   closeConnection = false;
+  /** The client's address as uWS gives it as text (AJP remote_addr). */
+  clientAddress = '';
+  /** The scheme the client used, `http` or `https` (AJP is_ssl). */
+  scheme = 'http';
+  /** Where the X-Forwarded-* this proxy adds start in `headers` (AJP nodes get the client's headers without them). */
+  proxyHeadersFrom = 0;
 
   get hasBody(): boolean {
     return this.contentLength > 0 || this.chunked;
@@ -104,6 +110,9 @@ export function readRequestHead(req: HttpRequest, url: string, clientAddress: st
     dropConnectionTokens(head);
   }
   const h = head.headers;
+  head.clientAddress = clientAddress;
+  head.scheme = proto;
+  head.proxyHeadersFrom = h.length;
   h.push('x-forwarded-for', head.forwardedFor === '' ? clientAddress : `${head.forwardedFor}, ${clientAddress}`);
   h.push('x-forwarded-proto', proto);
   if (head.host !== '') h.push('x-forwarded-host', head.forwardedHost === '' ? head.host : `${head.forwardedHost}, ${head.host}`);

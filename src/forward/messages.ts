@@ -19,6 +19,8 @@ export interface ThreadTask {
   readonly routing: RoutingOptions;
   readonly docroot: string | undefined;
   readonly useNocanon: boolean;
+  /** ProxyIOBufferSize: the AJP packet size. */
+  readonly ajpPacketSize: number;
   readonly drainTimeoutMs: number;
   readonly limits: TrafficLimits;
   readonly logLevel: string;

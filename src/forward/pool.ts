@@ -13,6 +13,7 @@ import { ForwardingStateError, ListenError } from './errors';
 import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { decodeSessionBatch } from './sessions';
 import { connectionsPerThread, TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
+import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
 
 export interface ForwardingOptions {
   listenHost: string;
@@ -26,6 +27,8 @@ export interface ForwardingOptions {
   docroot?: string;
   /** UseNocanon: forward the raw request path (default false: re-canonicalised, MCMP.md §5.12). */
   useNocanon?: boolean;
+  /** ProxyIOBufferSize: the AJP packet size (default 8192, AJP.md §1.4). */
+  ajpPacketSize?: number;
   drainTimeoutMs: number;
   /** Stalls and caps of the traffic side (default TRAFFIC_LIMIT_DEFAULTS). */
   limits?: Partial<TrafficLimits>;
@@ -263,6 +266,7 @@ export class ForwardingPool {
       routing: o.routing,
       docroot: o.docroot,
       useNocanon: o.useNocanon ?? false,
+      ajpPacketSize: o.ajpPacketSize ?? DEFAULT_PACKET_SIZE,
       drainTimeoutMs: o.drainTimeoutMs,
       limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits, maxConnections: connectionsPerThread(o.limits?.maxConnections ?? 0, o.threads) },
       logLevel: o.logLevel,

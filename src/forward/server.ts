@@ -36,6 +36,8 @@ export interface ForwardingServerOptions {
   readonly routing: RoutingOptions;
   readonly docroot: string | undefined;
   readonly useNocanon: boolean;
+  /** ProxyIOBufferSize: the AJP packet size (default 8192). */
+  readonly ajpPacketSize?: number;
   readonly drainTimeoutMs: number;
   /** Per-thread values (maxConnections already this thread's share). */
   readonly limits: TrafficLimits;
@@ -75,7 +77,11 @@ export class ForwardingServer implements ExchangeContext {
     this.routingOptions = options.routing;
     this.canonicalisePaths = !options.useNocanon;
     this.#options = options;
-    this.upstreams = new NodeUpstreams(deps.logger, undefined, options.limits.nodeTimeoutMs);
+    this.upstreams = new NodeUpstreams(deps.logger, undefined, options.limits.nodeTimeoutMs, {
+      packetSize: options.ajpPacketSize,
+      // AJP_LOCAL_ADDR: known only when the listener is bound to one address (uWS does not say which one a client reached).
+      localAddress: isWildcard(options.host) ? '' : options.host.replace(/^\[(.*)\]$/, '$1'),
+    });
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
     this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
     this.#uws = loadUws();
@@ -109,7 +115,9 @@ export class ForwardingServer implements ExchangeContext {
           return;
         }
         this.#listenSocket = socket;
-        resolve(this.#uws.us_socket_local_port(socket as unknown as us_socket));
+        const listened = this.#uws.us_socket_local_port(socket as unknown as us_socket);
+        this.upstreams.ajp.localPort = listened;
+        resolve(listened);
       });
     });
   }
@@ -221,4 +229,8 @@ export class ForwardingServer implements ExchangeContext {
       }
     }
   }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
 }

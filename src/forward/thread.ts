@@ -24,6 +24,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
       routing: task.routing,
       docroot: task.docroot,
       useNocanon: task.useNocanon,
+      ajpPacketSize: task.ajpPacketSize,
       drainTimeoutMs: task.drainTimeoutMs,
       limits: task.limits,
     },

@@ -1,18 +1,24 @@
 // One connection pool per node in each forwarding thread: keep-alive
 // connections sized and timed from the node's CONFIG (MCMP.md §5.12: smax,
 // ttl, ping, Timeout). A pool is replaced when its node's address or settings
-// change and closed when the node leaves the tables. The client is undici's
+// change and closed when the node leaves the tables. HTTP nodes use undici's
 // Pool or the purpose-built HTTP/1.1 client (h1/), chosen by
-// MCMP_EDGE_UPSTREAM=undici|h1; both take the same dispatch handler.
+// MCMP_EDGE_UPSTREAM=undici|h1; ajp nodes the AJP13 client (ajp/). All take
+// the same dispatch handler.
 import { Pool, type Dispatcher } from 'undici';
 import type { NodeRow } from '../cluster/types';
 import type { Logger } from '../log';
+import { AjpPool } from './ajp/pool';
+import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
+import type { ForwardOptions } from './ajp/request';
 import { H1Pool } from './h1/pool';
 import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
 
+export type { ForwardOptions } from './ajp/request';
+
 /** What the exchange needs from a node's pool, whichever client backs it. */
 export interface UpstreamPool {
-  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean;
+  dispatch(options: ForwardOptions, handler: Dispatcher.DispatchHandlers): boolean;
   close(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -46,13 +52,27 @@ const UPSTREAM_CLIENT = upstreamClientFrom(process.env['MCMP_EDGE_UPSTREAM']);
 
 /** undici's default when a node has no Timeout (0): the server default of MCMP.md §5.12. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** AJP: idle time of a pooled connection when the node has no ttl (undici's keep-alive default, as for HTTP nodes). */
+const DEFAULT_AJP_KEEP_ALIVE_MS = 4_000;
+/** AJP: a pooled connection idle this long gets a CPING before it carries a request (D-AJP-4). */
+export const AJP_PING_IDLE_MS = 1_000;
+
+/** What the AJP pools of a thread share: the packet size and the listener clients connect to. */
+export interface AjpThreadSettings {
+  /** ProxyIOBufferSize (AJP.md §1.4). */
+  packetSize: number;
+  /** The listener's address when it is bound to one ('' for a wildcard: then unknown). */
+  localAddress: string;
+  /** The listener's port (known once it listens). */
+  localPort: number;
+}
 
 interface Upstream {
   row: NodeRow;
   pool: UpstreamPool;
 }
 
-/** The origin undici connects to, or null for a type this forwarder cannot speak (ajp). */
+/** The origin undici connects to, or null for ajp (not an HTTP origin). */
 export function nodeOrigin(node: NodeRow): string | null {
   let scheme: string;
   switch (node.type) {
@@ -81,12 +101,32 @@ function samePoolSettings(a: NodeRow, b: NodeRow): boolean {
     a.ttlUs === b.ttlUs &&
     a.pingUs === b.pingUs &&
     a.timeoutUs === b.timeoutUs &&
-    a.responseFieldSize === b.responseFieldSize
+    a.responseFieldSize === b.responseFieldSize &&
+    a.ajpSecret === b.ajpSecret
   );
 }
 
+const ms = (us: number): number => Math.max(1, Math.round(us / 1000));
+
+/** The AJP13 pool of an ajp node: smax, ttl, ping (connect and CPONG timeout), Timeout, AJPSecret. */
+function createAjpPool(node: NodeRow, ajp: AjpThreadSettings, defaultTimeoutMs: number): UpstreamPool {
+  return new AjpPool({
+    host: node.host.startsWith('[') ? node.host.slice(1, -1) : node.host,
+    port: node.port,
+    connections: node.smax > 0 ? node.smax : 0,
+    packetSize: ajp.packetSize,
+    pingTimeoutMs: node.pingUs > 0 ? ms(node.pingUs) : DEFAULT_CONNECT_TIMEOUT_MS,
+    pingIdleMs: AJP_PING_IDLE_MS,
+    // No Timeout in CONFIG: the proxy's default (--node-timeout), as for HTTP nodes.
+    responseTimeoutMs: node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs,
+    keepAliveMs: node.ttlUs > 0 ? ms(node.ttlUs) : DEFAULT_AJP_KEEP_ALIVE_MS,
+    secret: node.ajpSecret,
+    localAddress: ajp.localAddress,
+    localPort: ajp.localPort,
+  });
+}
+
 function createPool(origin: string, node: NodeRow, client: UpstreamClient, defaultTimeoutMs: number): UpstreamPool {
-  const ms = (us: number): number => Math.max(1, Math.round(us / 1000));
   // No Timeout in CONFIG: the proxy's default (--node-timeout), never the client library's 300 s.
   const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs;
   const ttl = node.ttlUs > 0 ? ms(node.ttlUs) : undefined;
@@ -111,16 +151,21 @@ export class NodeUpstreams {
   /** Indexed by node slot id. */
   readonly #byNode: Array<Upstream | undefined> = [];
   readonly #logger: Logger;
-  /** Nodes already reported as of a type that cannot be forwarded to. */
-  readonly #warned = new Set<string>();
-
   readonly #client: UpstreamClient;
   readonly #defaultTimeoutMs: number;
+  /** Read when an ajp node's pool is made; the server fills in the port once it listens. */
+  readonly ajp: AjpThreadSettings;
 
-  constructor(logger: Logger, client: UpstreamClient = UPSTREAM_CLIENT, defaultTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs) {
+  constructor(
+    logger: Logger,
+    client: UpstreamClient = UPSTREAM_CLIENT,
+    defaultTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs,
+    ajp: Partial<AjpThreadSettings> = {},
+  ) {
     this.#logger = logger;
     this.#client = client;
     this.#defaultTimeoutMs = defaultTimeoutMs;
+    this.ajp = { packetSize: ajp.packetSize ?? DEFAULT_PACKET_SIZE, localAddress: ajp.localAddress ?? '', localPort: ajp.localPort ?? 0 };
   }
 
   /** Which client the pools use. */
@@ -128,8 +173,8 @@ export class NodeUpstreams {
     return this.#client;
   }
 
-  /** The pool for this node row, or null when the node's type cannot be forwarded to. */
-  pool(node: NodeRow): UpstreamPool | null {
+  /** The pool for this node row. */
+  pool(node: NodeRow): UpstreamPool {
     const current = this.#byNode[node.id];
     if (current !== undefined && current.row === node) return current.pool;
     if (current !== undefined && samePoolSettings(current.row, node)) {
@@ -141,15 +186,7 @@ export class NodeUpstreams {
       this.#retire(current);
     }
     const origin = nodeOrigin(node);
-    if (origin === null) {
-      const key = `${node.route}/${node.type}`;
-      if (!this.#warned.has(key)) {
-        this.#warned.add(key);
-        this.#logger.warn({ node: node.route, type: node.type }, 'node type not supported by the forwarder (HTTP/1.1 only); requests go to other nodes');
-      }
-      return null;
-    }
-    const pool = createPool(origin, node, this.#client, this.#defaultTimeoutMs);
+    const pool = origin === null ? createAjpPool(node, this.ajp, this.#defaultTimeoutMs) : createPool(origin, node, this.#client, this.#defaultTimeoutMs);
     this.#byNode[node.id] = { row: node, pool };
     return pool;
   }

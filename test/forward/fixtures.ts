@@ -112,7 +112,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId' | 'useNocanon'>> {
+export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId' | 'useNocanon' | 'ajpPacketSize'>> {
   routing?: Partial<RoutingOptions>;
   balancer?: Partial<BalancerRow>;
 }
@@ -132,6 +132,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       routing: { ...ROUTING, ...opts.routing },
       docroot: opts.docroot,
       useNocanon: opts.useNocanon,
+      ajpPacketSize: opts.ajpPacketSize,
       drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
       logLevel: 'silent',
       maxSessionId: opts.maxSessionId ?? 0,
