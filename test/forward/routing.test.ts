@@ -1,5 +1,6 @@
 // Routing through real forwarding threads: contexts and their states, sticky
 // sessions, table changes under load, WaitWorker, --docroot, session reports.
+import net from 'node:net';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -275,20 +276,27 @@ describe('requests no balancer takes: --docroot', () => {
   });
 });
 
-describe('nodes this forwarder cannot speak to', () => {
-  it('skips ajp nodes for the others, and answers 503 when only ajp nodes serve the context', async () => {
+describe('ajp nodes', () => {
+  it('get traffic like HTTP nodes: one that refuses connections is put in error, GETs fail over, a context only it serves answers 503', async () => {
     const [h, b] = await Promise.all([startHarness(), startBackend('b')]);
     const agent = newAgent();
+    // A port nothing listens on (taken from the kernel, then released).
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
     try {
-      h.addNode(0, { port: 8009 }, [[0, '/app']], { type: 'ajp' });
-      h.addNode(1, b, [[1, '/app']]);
+      h.addNode(0, { port: closed }, [[0, '/app']], { type: 'ajp' }, 100);
+      h.addNode(1, b, [[1, '/app']], {}, 1);
       for (let i = 0; i < 6; i++) {
         const r = await fetchText(agent, h.origin, '/app/x');
         assert.equal(r.status, 200);
         assert.equal(json(r).backend, 'b');
       }
-      assert.equal(h.counters.elected(0), 0, 'the ajp node is never counted as used');
-      h.addNode(2, { port: 8009 }, [[2, '/only-ajp']], { type: 'ajp' });
+      assert.ok(h.counters.errorTime(0) > 0, 'the ajp node was tried and put in error');
+      h.addNode(2, { port: closed }, [[2, '/only-ajp']], { type: 'ajp' });
       assert.equal((await fetchText(agent, h.origin, '/only-ajp/')).status, 503);
     } finally {
       await agent.close();

@@ -52,7 +52,7 @@ describe('small helpers', () => {
     assert.equal(statusLine(200, 'Fine'), '200 Fine');
     assert.equal(statusLine(299), '299 Unknown');
   });
-  it('node origins: http/ws, https/wss, IPv6 in brackets, no ajp', () => {
+  it('node origins: http/ws, https/wss, IPv6 in brackets; ajp has none (it has its own client)', () => {
     assert.equal(nodeOrigin(nodeRow(0, 'n', 8080)), 'http://127.0.0.1:8080');
     assert.equal(nodeOrigin(nodeRow(0, 'n', 8443, { type: 'wss', host: '::1' })), 'https://[::1]:8443');
     assert.equal(nodeOrigin(nodeRow(0, 'n', 80, { type: 'ws', host: 'app.local' })), 'http://app.local:80');
