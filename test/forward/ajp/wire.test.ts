@@ -77,6 +77,7 @@ beforeEach(async () => {
   for (const c of fake.connections) c.destroy();
   await new Promise((r) => setTimeout(r, 50));
   fake.errors.length = 0;
+  healthy();
 });
 
 async function get(path: string, init: Parameters<typeof fetchText>[3] = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -392,6 +393,7 @@ test('a container that stalls after FORWARD_REQUEST: 504 after the node Timeout,
   const before = fake.connections.length;
   const r = await get('/app/hang');
   assert.equal(r.status, 504);
+  assert.ok(h.counters.errorTime(0) > 0, 'a hung node is put in error (MCMP.md §5.9.5), as for HTTP');
   await fake.connections[before]?.closed;
   fake.setScript(okScript());
 });
