@@ -2,6 +2,7 @@
 // Entry point of the `mcmp-edge` command.
 import { NativeBindingError, loadUws } from '../native-bindings/uws';
 import { USAGE, UsageError, parseCommandLine } from './cli/args';
+import { runCtl } from './ctl/index';
 import { createLogger } from './log';
 import { McmpEdge } from './primary';
 import { AllowList } from './mcmp/http/allow';
@@ -10,6 +11,7 @@ import { AllowList } from './mcmp/http/allow';
 const { version } = require('../../package.json') as { version: string };
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'ctl') return runCtl(argv.slice(1));
   let command;
   try {
     command = parseCommandLine(argv);

@@ -5,7 +5,7 @@
 import { formatMcmpBody } from '../mcmp/body';
 import { AGENT_DEFAULTS } from './defaults';
 
-export type McmpMethod = 'INFO' | 'CONFIG' | 'ENABLE-APP' | 'DISABLE-APP' | 'STOP-APP' | 'REMOVE-APP' | 'STATUS' | 'PING' | 'DUMP';
+export type McmpMethod = 'INFO' | 'CONFIG' | 'ENABLE-APP' | 'DISABLE-APP' | 'STOP-APP' | 'REMOVE-APP' | 'STATUS' | 'PING' | 'DUMP' | 'VERSION';
 
 export interface McmpRequest {
   readonly method: McmpMethod;

@@ -54,6 +54,7 @@ export interface ProxyOptions {
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: ProxyOptions };
 
 export const USAGE = `mcmp-edge [options]
+mcmp-edge ctl [--manager HOST:PORT] [--json] info|dump|version|enable|disable|stop|remove|ping ...   (see mcmp-edge ctl --help)
   --listen HOST:PORT        client traffic                      (default 0.0.0.0:8000)
   --manager HOST:PORT       MCMP and the status page           (default 0.0.0.0:6666)
   --allow CIDR[,CIDR...]    who may send MCMP or see the page  (default 127.0.0.0/8,::1)

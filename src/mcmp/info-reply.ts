@@ -91,3 +91,20 @@ export function parseInfoReply(text: string): Map<string, InfoVirtualHost[]> {
   for (const [route, hosts] of hostsOfRoute) out.set(route, [...hosts.values()]);
   return out;
 }
+
+/** One `Node:` line of an INFO reply as its `Key: value` entries (Name, Balancer, Host, Port, Load, …). */
+export interface InfoNode {
+  readonly id: string;
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+/** The `Node:` lines of a plain INFO reply, in order (for operators' tools; Java reads only Name). */
+export function parseInfoNodes(text: string): InfoNode[] {
+  const out: InfoNode[] = [];
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (!line.startsWith('Node:')) continue;
+    const parts = line.split(',');
+    out.push({ id: ids(parts[0] as string, line)[0] as string, fields: new Map(entries(parts, line)) });
+  }
+  return out;
+}
