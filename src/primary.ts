@@ -1,6 +1,8 @@
 // The primary thread: owns MCMP, the authoritative tables, the maintenance
 // tick and the forwarding threads. It never forwards client traffic.
 import { randomUUID } from 'node:crypto';
+import { AdvertiseSender } from './advertise/sender';
+import { advertiseSettings, type AdvertiseSettings } from './advertise/settings';
 import type { ProxyOptions } from './cli/args';
 import { ClusterState } from './cluster/state';
 import { Maintenance } from './cluster/maintenance';
@@ -13,6 +15,7 @@ import { McmpHandler } from './mcmp/handler';
 import { AllowList } from './mcmp/http/allow';
 import type { HttpRequest } from './mcmp/http/parser';
 import { ManagerServer, type HttpResponse } from './mcmp/http/server';
+import type { AdvertiseInfo } from './manager/advertise-line';
 import { StatusPage } from './manager/status-page';
 import { McmpMessageCounts } from './metrics/mcmp-messages';
 import { ProxyMetrics } from './metrics/registry';
@@ -44,6 +47,8 @@ export class McmpEdge {
   readonly #metrics: ProxyMetrics;
   #mcmpAllow: AllowList;
   #pageAllow: AllowList;
+  readonly #advertiseSettings: AdvertiseSettings | undefined;
+  #advertiser: AdvertiseSender | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ProxyOptions, logger: Logger) {
@@ -57,7 +62,15 @@ export class McmpEdge {
     const prober = new NetProber({ enableOptions: d.EnableOptions, maxConcurrent: d.ModProxyClusterThreadCount });
     const startTimeUs = BigInt(Date.now()) * 1000n;
     this.#handler = new McmpHandler({ state: this.state, directives: d, prober, startTimeUs, logger });
-    this.#page = new StatusPage({ state: this.state, handler: this.#handler, directives: d, path: options.managerPath, nonce: randomUUID() });
+    this.#advertiseSettings = advertiseSettings(d, options.manager);
+    this.#page = new StatusPage({
+      state: this.state,
+      handler: this.#handler,
+      directives: d,
+      path: options.managerPath,
+      nonce: randomUUID(),
+      advertiseInfo: () => this.#advertiseInfo(),
+    });
     this.#mcmpAllow = AllowList.parse(options.allow);
     this.#pageAllow = AllowList.parse(options.pageAllow ?? options.allow);
     this.#server = new ManagerServer({
@@ -113,6 +126,10 @@ export class McmpEdge {
     const manager = await this.#server.listen();
     const { port } = await this.#pool.start();
     this.#maintenance.start();
+    if (this.#advertiseSettings !== undefined && this.#stopping === undefined) {
+      this.#advertiser = new AdvertiseSender({ settings: this.#advertiseSettings, managerListen: { host: manager.address, port: manager.port }, logger: this.#logger });
+      await this.#advertiser.start();
+    }
     const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port } };
     this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
     if (this.options.ignoredConfig.length > 0) {
@@ -125,11 +142,17 @@ export class McmpEdge {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#maintenance.stop();
+      await this.#advertiser?.stop();
       await Promise.all([this.#server.close(), this.#pool.stop()]);
       await this.#persistence?.stop();
       this.#logger.info('mcmp-edge stopped');
     })();
     return this.#stopping;
+  }
+
+  #advertiseInfo(): AdvertiseInfo | undefined {
+    const a = this.#advertiser?.describe();
+    return a === undefined ? undefined : { ...a, serverName: a.host, virtualHost: a.managerListen };
   }
 
   async #dispatch(req: HttpRequest): Promise<HttpResponse> {

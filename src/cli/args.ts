@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { advertiseSettings } from '../advertise/settings';
 import { DIRECTIVES, DirectiveError, resolveDirectives, type DirectiveSpec, type Directives } from '../config/directives';
 import { HttpdConfigError, looksLikeHttpd, readHttpdConfig, type HttpdSettings } from '../config/httpd/index';
 import { LOG_LEVELS } from '../log';
@@ -273,6 +274,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   let directives: Directives;
   try {
     directives = resolveDirectives(pairs);
+    advertiseSettings(directives, manager); // the advertise directives together with --manager
   } catch (err) {
     if (err instanceof DirectiveError) {
       const source = findSource(err, pairs, fromFile, v.config);

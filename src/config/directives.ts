@@ -1,5 +1,13 @@
 // Every directive of MCMP.md §7, with its default, its accepted values and
 // whether mcmp-edge honours it. This table is the one place defaults live.
+import {
+  readAdvertiseBindAddress,
+  readAdvertiseFrequency,
+  readAdvertiseGroup,
+  readAdvertiseInterface,
+  readAdvertiseText,
+  readServerAdvertise,
+} from './advertise-values';
 
 export type DirectiveKind = 'int' | 'bool' | 'string' | 'enum';
 
@@ -14,6 +22,8 @@ export interface DirectiveSpec {
   readonly values?: Readonly<Record<string, number>>;
   /** For 'string': maximum length. */
   readonly maxLength?: number;
+  /** For 'string': a value check beyond the length, and what it accepts (for the error line). */
+  readonly check?: { readonly accepts: string; readonly test: (text: string) => boolean };
   /** Why the directive is refused, when mcmp-edge does not support it (yet). */
   readonly unsupported?: string;
   /** Other spellings httpd accepts for the same directive. */
@@ -56,13 +66,15 @@ export const DIRECTIVES = [
   spec({ name: 'NodeTimeout', kind: 'int', default: 0, min: 0, max: 86400, help: 'seconds without STATUS before a node is put in error (0: off)' }),
   spec({ name: 'CacheShareFor', kind: 'int', default: 0, min: 0, max: 0, help: 'not needed: threads re-read the tables when a version changes', unsupported: 'forwarding threads rebuild their index on every table change, so there is no cache period to set' }),
   spec({ name: 'ModProxyClusterHCTemplate', kind: 'string', default: '', help: 'health-check template', unsupported: 'mod_proxy_hcheck templates are not implemented; nodes are probed with OPTIONS/CPING' }),
-  // mod_advertise
-  spec({ name: 'ServerAdvertise', kind: 'string', default: 'Off', help: 'multicast advertise', unsupported: 'advertise is not implemented yet; list the proxy in the workers\' proxyList' }),
-  spec({ name: 'AdvertiseGroup', kind: 'string', default: '224.0.1.105:23364', help: 'advertise group', unsupported: 'advertise is not implemented yet' }),
-  spec({ name: 'AdvertiseFrequency', kind: 'string', default: '10', help: 'advertise period', unsupported: 'advertise is not implemented yet' }),
-  spec({ name: 'AdvertiseSecurityKey', kind: 'string', default: '', help: 'advertise digest key', unsupported: 'advertise is not implemented yet' }),
-  spec({ name: 'AdvertiseManagerUrl', kind: 'string', default: '', help: 'advertise URL', unsupported: 'advertise is not implemented yet' }),
-  spec({ name: 'AdvertiseBindAddress', kind: 'string', default: '', help: 'advertise bind address', unsupported: 'advertise is not implemented yet' }),
+  // mod_advertise (MCMP.md §4, §7.4); AdvertiseInterface and AdvertiseTTL are mcmp-edge's own
+  spec({ name: 'ServerAdvertise', kind: 'string', default: 'Off', check: { accepts: 'On, Off or On http[s]://HOST:PORT', test: (t) => readServerAdvertise(t) !== undefined }, help: 'multicast an advertisement so workers without a proxyList find this proxy; the address is what workers are told (default: --manager)' }),
+  spec({ name: 'AdvertiseGroup', kind: 'string', default: '224.0.1.105:23364', check: { accepts: 'a multicast group ADDRESS[:PORT] (224.0.0.0/4, or [ff..] for IPv6)', test: (t) => readAdvertiseGroup(t) !== undefined }, help: 'multicast group and port the advertisement is sent to' }),
+  spec({ name: 'AdvertiseFrequency', kind: 'string', default: '10', check: { accepts: 'SECONDS[.MS] above 0 (1.5 is 1 s + 5 ms, as in httpd)', test: (t) => readAdvertiseFrequency(t) !== undefined }, help: 'seconds between advertisements' }),
+  spec({ name: 'AdvertiseSecurityKey', kind: 'string', default: '', check: { accepts: 'printable ASCII of at most 255 characters', test: (t) => readAdvertiseText(t) !== undefined }, help: 'key of the advertisement digest (workers need the same advertiseSecurityKey)' }),
+  spec({ name: 'AdvertiseManagerUrl', kind: 'string', default: '', check: { accepts: 'printable ASCII of at most 255 characters', test: (t) => readAdvertiseText(t) !== undefined }, help: 'X-Manager-Url of the advertisement (none: /<server uuid>)' }),
+  spec({ name: 'AdvertiseBindAddress', kind: 'string', default: '0.0.0.0:23364', check: { accepts: 'a local IP ADDRESS[:PORT]', test: (t) => readAdvertiseBindAddress(t) !== undefined }, help: 'local address and port of the sending socket' }),
+  spec({ name: 'AdvertiseInterface', kind: 'string', default: '', check: { accepts: 'an IP address or the name of a local interface', test: (t) => readAdvertiseInterface(t) !== undefined }, help: 'interface multicast is sent on (none: the route to the group decides)' }),
+  spec({ name: 'AdvertiseTTL', kind: 'int', default: 10, min: 0, max: 255, help: 'multicast hops of the advertisement' }),
 ] as const;
 
 type Spec = (typeof DIRECTIVES)[number];
@@ -99,6 +111,7 @@ function accepted(d: DirectiveSpec): string {
     case 'enum':
       return Object.keys(d.values ?? {}).join(', ');
     case 'string':
+      if (d.check !== undefined) return d.check.accepts;
       return d.maxLength !== undefined ? `a string of at most ${d.maxLength} characters` : 'a string';
   }
 }
@@ -133,9 +146,11 @@ export function parseDirectiveValue(d: DirectiveSpec, raw: unknown): number | bo
       break;
     }
     case 'string': {
-      if (typeof text === 'string' || typeof text === 'number') {
-        const s = String(text);
-        if (d.maxLength === undefined || s.length <= d.maxLength) return s;
+      // YAML/JSON On/Off arrive as booleans; an advertise row reads them as words.
+      const value = typeof text === 'boolean' && d.check !== undefined ? (text ? 'On' : 'Off') : text;
+      if (typeof value === 'string' || typeof value === 'number') {
+        const s = String(value);
+        if ((d.maxLength === undefined || s.length <= d.maxLength) && (d.check === undefined || d.check.test(s))) return s;
       }
       break;
     }

@@ -28,6 +28,8 @@ export interface PageOptions {
   readonly allowCmd: boolean;
   readonly allowDisplay: boolean;
   readonly reduceDisplay: boolean;
+  /** The advertise lines of the AllowDisplay block (advertise-line.ts); absent: advertise is off. */
+  readonly advertise?: string | undefined;
 }
 
 export const PAGE_HEAD = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<html><head>\n<title>Mod_cluster Status</title>\n</head><body>\n';
@@ -60,8 +62,8 @@ class PageWriter {
     const o = this.#o;
     this.#out = `${PAGE_HEAD}<h1>${RELEASE}</h1>`;
     if (o.allowDisplay) {
-      // mcmp-edge has no mod_advertise and no mod_sharedmem; both are reported as httpd 2.x would.
-      this.#out += 'start of "httpd.conf" configuration<br/>mod_proxy_cluster.c: OK<br/>mod_sharedmem.c: missing<br/>Protocol supported: http AJP https<br/>mod_advertise.c: not loaded<br/>end of "httpd.conf" configuration<br/><br/>';
+      // mcmp-edge has no mod_sharedmem, reported as httpd 2.x would; advertise shows as mod_advertise does when on.
+      this.#out += `start of "httpd.conf" configuration<br/>mod_proxy_cluster.c: OK<br/>mod_sharedmem.c: missing<br/>Protocol supported: http AJP https<br/>${o.advertise ?? 'mod_advertise.c: not loaded<br/>'}end of "httpd.conf" configuration<br/><br/>`;
     }
     this.#out += `${this.#link('refresh=10', 'Auto Refresh')} ${this.#link('Cmd=DUMP&Range=ALL', 'show DUMP output')} ${this.#link('Cmd=INFO&Range=ALL', 'show INFO output')}\n`;
     // Nodes grouped by Domain (byte order, stable), one LBGroup heading per domain.

@@ -8,6 +8,7 @@ import type { ClusterState } from '../cluster/state';
 import { McmpError } from '../mcmp/errors';
 import { errorReply, type McmpHandler, type McmpReply } from '../mcmp/handler';
 import { formatDump, formatInfo } from '../mcmp/commands/reports';
+import { renderAdvertiseInfo, type AdvertiseInfo } from './advertise-line';
 import { JSON_CONTENT_TYPE, renderJsonStatus, wantsJson } from './json-view';
 import { PAGE_CONTENT_TYPE, renderCommandFailed, renderStatusPage } from './page';
 import { parseManagerQuery, QueryError, splitTarget } from './query';
@@ -27,6 +28,8 @@ export interface StatusPageOptions {
   path: string;
   /** Per-start random value the command links carry (CheckNonce). */
   nonce: string;
+  /** What is being advertised, if anything (asked at each page view: it is known only once listening). */
+  advertiseInfo?: () => AdvertiseInfo | undefined;
 }
 
 const APP_COMMANDS: ReadonlySet<string> = new Set(['ENABLE-APP', 'DISABLE-APP', 'STOP-APP', 'REMOVE-APP']);
@@ -46,6 +49,7 @@ export class StatusPage {
   readonly #d: Directives;
   readonly #path: string;
   readonly #nonce: string;
+  readonly #advertiseInfo: (() => AdvertiseInfo | undefined) | undefined;
 
   constructor(opts: StatusPageOptions) {
     this.#state = opts.state;
@@ -53,6 +57,7 @@ export class StatusPage {
     this.#d = opts.directives;
     this.#path = opts.path;
     this.#nonce = opts.nonce;
+    this.#advertiseInfo = opts.advertiseInfo;
   }
 
   async handle(req: StatusPageRequest): Promise<McmpReply> {
@@ -97,12 +102,14 @@ export class StatusPage {
       }
     }
     headers.push(['Content-Type', PAGE_CONTENT_TYPE]);
+    const advertising = this.#advertiseInfo?.();
     const body = renderStatusPage(this.#state, {
       uri: path,
       noncePrefix: this.#d.CheckNonce ? `nonce=${this.#nonce}&` : '',
       allowCmd: this.#d.AllowCmd,
       allowDisplay: this.#d.AllowDisplay,
       reduceDisplay: this.#d.ReduceDisplay,
+      advertise: advertising === undefined ? undefined : renderAdvertiseInfo(advertising),
     });
     return { status: 200, headers, body };
   }
