@@ -74,7 +74,7 @@ test('bad values get one line naming the flag and the accepted values', () => {
     [['--set', 'WaitBeforeRemove=5'], /^--set: WaitBeforeRemove: bad value "5"; expected an integer 10\.\.86400$/],
     [['--set', 'UseAlias=maybe'], /^--set: UseAlias: bad value "maybe"; expected On or Off$/],
     [['--set', 'MaxMCMPMessSize=100'], /^--set: MaxMCMPMessSize: bad value "100"/],
-    [['--set', 'ServerAdvertise=On'], /^--set: ServerAdvertise is not supported by mcmp-edge: advertise is not implemented yet/],
+    [['--set', 'ServerAdvertise=On'], /^--set: ServerAdvertise: --manager 0\.0\.0\.0:6666 listens on every address/],
     [['--set', 'CreateBalancers=1'], /^--set: CreateBalancers: bad value "1"/],
     [['--unknown'], /^--unknown: unknown flag; see --help$/],
     [['--bogus=1'], /^--bogus: unknown flag; see --help$/],

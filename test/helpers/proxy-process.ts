@@ -16,8 +16,10 @@ export interface ProxyProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProxy(args: string[] = [], timeoutMs = 15000): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--manager', '127.0.0.1:0', ...args], {
+/** `wrap` runs the command through another one, e.g. ['ip', 'netns', 'exec', NAME] (test/advertise). */
+export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonly string[] = []): Promise<ProxyProcess> {
+  const command = [...wrap, process.execPath, CLI, '--listen', '127.0.0.1:0', '--manager', '127.0.0.1:0', ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
