@@ -146,6 +146,7 @@ test('group, bind address, interface and an explicit ServerAdvertise address are
   assert.ok(verifyAdvertisementDigest(ad, undefined), 'no key: the zero salt');
   assert.ok(got[1]!.t - got[0]!.t >= 450, 'AdvertiseFrequency 0.500 is half a second');
   await p.stop();
+  await until('the stop packets of the first proxy', () => got.some((r) => parseAdvertisement(r.bytes).status === 410));
 
   // The control: the same namespace without AdvertiseInterface has no route to the group.
   const before = got.length;
