@@ -63,7 +63,7 @@ test('advertising inside a namespace: every field, the digest as Java checks it,
   const ns = netns();
   const got = await receiver(ns, '224.0.1.105:23364');
   const started = Date.now();
-  const p = await proxyIn(ns, ['--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=1', '--set', `AdvertiseSecurityKey=${KEY}`, '--set', 'AllowDisplay=On']);
+  const p = await proxyIn(ns, ['--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=1.500', '--set', `AdvertiseSecurityKey=${KEY}`, '--set', 'AllowDisplay=On']);
   const readyAt = Date.now();
   await until('five advertisements', () => got.length >= 5);
   const ads: Advertisement[] = got.slice(0, 5).map((r) => parseAdvertisement(r.bytes));
@@ -92,15 +92,15 @@ test('advertising inside a namespace: every field, the digest as Java checks it,
     assert.equal(ad.managerHost, '127.0.0.1');
     assert.equal(got[i]!.from.split(':')[1], '23364', 'sent from the default AdvertiseBindAddress port');
   });
-  assert.ok(got[0]!.t >= started && got[0]!.t - readyAt < 900, 'Sequence 1 is sent at start, not after a period');
+  assert.ok(got[0]!.t >= started && got[0]!.t - readyAt < 1400, 'Sequence 1 is sent at start, not after a period');
   const gaps = got.slice(1, 5).map((r, i) => r.t - got[i]!.t);
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
   // A timer never fires early, but one late arrival shortens the next gap; a loaded machine makes all of them late.
-  for (const g of gaps) assert.ok(g >= 400, `period gap ${g} ms`);
-  assert.ok(mean >= 850 && mean < 5000, `mean period ${mean} ms for AdvertiseFrequency 1`);
+  for (const g of gaps) assert.ok(g >= 600, `period gap ${g} ms`);
+  assert.ok(mean >= 1350 && mean < 7500, `mean period ${mean} ms for AdvertiseFrequency 1.500`);
   t.diagnostic(`advertise period gaps (ms): ${gaps.join(', ')}`);
 
-  // The status page shows what httpd's shows for an advertising server.
+  // The status page shows what httpd's shows for an advertising server (whole seconds, as apr_time_sec).
   const page = ns.run('curl', ['-s', `http://127.0.0.1:${p.managerPort}/mod_cluster-manager`]);
   assert.ok(
     page.includes(
@@ -136,7 +136,7 @@ test('group, bind address, interface and an explicit ServerAdvertise address are
     '--set', 'AdvertiseManagerUrl=/cluster-manager',
     '--set', 'AdvertiseFrequency=0.500',
   ]);
-  await until('two advertisements', () => got.length >= 2);
+  await until('six advertisements', () => got.length >= 6);
   assert.equal(got[0]!.from, '127.0.0.1:23900');
   const ad = parseAdvertisement(got[0]!.bytes);
   assert.equal(ad.managerAddress, 'proxy.example:7443');
@@ -144,7 +144,9 @@ test('group, bind address, interface and an explicit ServerAdvertise address are
   assert.equal(ad.managerHost, 'proxy.example');
   assert.equal(ad.managerUrl, '/cluster-manager');
   assert.ok(verifyAdvertisementDigest(ad, undefined), 'no key: the zero salt');
-  assert.ok(got[1]!.t - got[0]!.t >= 450, 'AdvertiseFrequency 0.500 is half a second');
+  // Arrival times carry the receiver's scheduling noise: the mean of five gaps, not one.
+  const mean = (got[5]!.t - got[0]!.t) / 5;
+  assert.ok(mean >= 350 && mean < 5000, `AdvertiseFrequency 0.500 is half a second (mean gap ${mean} ms)`);
   await p.stop();
   await until('the stop packets of the first proxy', () => got.some((r) => parseAdvertisement(r.bytes).status === 410));
 
