@@ -8,6 +8,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Agent } from 'undici';
 import { fetchText, newAgent, startHarness, type Harness } from '../forward/fixtures';
+import { sendRaw } from '../helpers/raw-http';
 import { CONTEXT, startTomcat, tomcatMissing, type Tomcat } from '../helpers/tomcat';
 
 const missing = tomcatMissing();
@@ -218,4 +219,17 @@ test('1 GiB up to Tomcat over AJP (chunked, pulled by GET_BODY_CHUNK) with bound
   assert.equal(e.sha256, digest);
   t.diagnostic(`peak RSS ${(rss / 1048576).toFixed(0)} MiB`);
   assert.ok(rss < RSS_LIMIT, `peak RSS ${(rss / 1048576).toFixed(0)} MiB`);
+});
+
+test('a WebSocket upgrade routed to an ajp node is served as a plain request, as httpd does (no 101)', { skip, timeout: 60_000 }, async () => {
+  const ex = await sendRaw(
+    h.port,
+    `GET ${CONTEXT}/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    { expect: 1, timeoutMs: 20_000 },
+  );
+  const r = ex.responses[0];
+  assert.equal(r?.status, 200);
+  const e = echo(r.body.toString());
+  assert.equal(e.uri, `${CONTEXT}/ws`);
+  assert.ok(!e.headers.some(([n]) => n.toLowerCase() === 'upgrade'), 'Upgrade is hop-by-hop');
 });
