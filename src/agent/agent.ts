@@ -9,6 +9,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
+import { AdvertiseListener, type AdvertiseOptions } from './advertise-listener';
 import { AGENT_DEFAULTS } from './defaults';
 import { AgentConfigError, AgentStateError } from './errors';
 import { DynamicLoadProvider, type DynamicLoadOptions, type LoadMetric, type LoadProvider } from './load/dynamic';
@@ -33,6 +34,11 @@ export interface ClusterAgentOptions {
   readonly route?: string;
   /** MCMP endpoints: `host:port`, `[v6]:port`, or `{ host, port }`. */
   readonly proxies?: readonly ProxyAddressInput[];
+  /**
+   * Discover proxies by advertise (multicast, digest checked). As in Java the
+   * default is to listen only when no `proxies` are given; `false` never listens.
+   */
+  readonly advertise?: boolean | AdvertiseOptions;
   /** Context paths served (default `['/']`). */
   readonly contexts?: readonly string[];
   /** Host names of the node (default `['localhost']`); sent lower-cased. */
@@ -76,6 +82,10 @@ export interface ProxyStatus {
 }
 
 export interface ClusterAgentEvents {
+  /** A proxy was discovered by advertise. */
+  discovered: [address: string];
+  /** An advertise datagram was dropped (bad digest, not an advertisement…). */
+  advertiseDropped: [reason: string];
   /** A proxy changed state (ok, error, down). */
   proxy: [status: ProxyStatus];
   /** The load factor of a period, as sent in STATUS. */
@@ -119,6 +129,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
   #signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   #stopping: Promise<void> | undefined;
   #sessions: SessionCookies | undefined;
+  #advertise: AdvertiseListener | undefined;
 
   constructor(opts: ClusterAgentOptions) {
     super();
@@ -169,6 +180,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
     await this.#resolveAddress();
     this.#lastLoad = this.#load.next();
     this.emit('load', this.#lastLoad);
+    await this.#listenForAdvertise();
     await Promise.all([...this.#links.values()].map((l) => l.register()));
     this.#timer = setInterval(() => this.#period(), this.#statusIntervalMs);
     this.#timer.unref();
@@ -179,6 +191,20 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
   addProxy(address: ProxyAddressInput): void {
     const link = this.#addLink(parseProxyAddress(address));
     if (link !== undefined && this.#phase === 'running') void link.register();
+  }
+
+  async #listenForAdvertise(): Promise<void> {
+    const opt = this.#opts.advertise;
+    if (opt === false || (opt === undefined && (this.#opts.proxies ?? []).length > 0)) return;
+    const listener = new AdvertiseListener(typeof opt === 'object' ? opt : {});
+    listener.on('proxy', (address) => {
+      if (this.#phase !== 'running') return;
+      this.emit('discovered', formatProxyAddress(address));
+      this.addProxy(address);
+    });
+    listener.on('dropped', (reason) => this.emit('advertiseDropped', reason));
+    await listener.start();
+    this.#advertise = listener;
   }
 
   /** A proxy that answered SYNTAX is tried again. */
@@ -251,6 +277,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
   async #stop(timeoutMs: number): Promise<void> {
     this.#phase = 'stopping';
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#advertise?.close();
     const deadline = Date.now() + timeoutMs;
     const route = this.#requireRoute();
     for (const [ctx, state] of this.#contexts) {

@@ -7,3 +7,4 @@ export type { McmpTlsOptions } from './mcmp-client';
 export type { ProxyAddressInput } from './proxy-address';
 export type { ProxyState } from './proxy-link';
 export { SessionCookies, withRoute, withoutRoute, type SessionCookieOptions } from './sessions';
+export type { AdvertiseOptions } from './advertise-listener';
