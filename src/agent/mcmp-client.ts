@@ -117,19 +117,20 @@ export class McmpClient {
       r.on('error', (err) => reject(answered ? err : new NoReply(err.message, { cause: err })));
       r.on('response', (res) => {
         answered = true;
+        // Taken now: a kept-alive socket is detached from the response once it ends.
+        const socket: Socket = res.socket;
+        const localAddress = socket.localAddress;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const socket: Socket = res.socket;
-          const localAddress = socket?.localAddress;
           // Java reads the status between the first and second space: no reason phrase is a failure.
           if (status === 200 && res.statusMessage !== '') {
             resolve({ status, body: Buffer.concat(chunks).toString('latin1'), localAddress });
             return;
           }
-          socket?.destroy();
+          socket.destroy();
           const type = res.headers.type;
           const mess = res.headers.mess;
           reject(new McmpReplyError(req.method, status, typeof type === 'string' ? type : undefined, typeof mess === 'string' ? mess : undefined));

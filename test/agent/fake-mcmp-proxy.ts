@@ -6,6 +6,7 @@
 // close without a reply, an empty table as after a restart).
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { parseMcmpBody } from '../../src/mcmp/body';
 
 export interface RecordedRequest {
@@ -35,6 +36,8 @@ interface Node {
 export interface FakeOptions {
   /** httpd framing: chunked bodies and the connection closed after this many ms idle. */
   readonly idleCloseMs?: number;
+  /** MCMP over TLS (with requestCert + ca: a client certificate is required). */
+  readonly tls?: tls.TlsOptions;
 }
 
 export class FakeMcmpProxy {
@@ -45,6 +48,10 @@ export class FakeMcmpProxy {
   readonly faults = new Map<string, Fault[]>();
   /** Successive Requests= values of STOP-APP replies (then 0). */
   stopAppRequests: number[] = [];
+  /** The `id=` of STATUS replies: the proxy's start time (a new value = a restarted proxy). */
+  statusId = '1795304147';
+  /** Client certificate subjects (CN) of the TLS connections, in order. */
+  readonly peerNames: string[] = [];
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #opts: FakeOptions;
@@ -53,7 +60,13 @@ export class FakeMcmpProxy {
 
   constructor(opts: FakeOptions = {}) {
     this.#opts = opts;
-    this.#server = net.createServer((s) => this.#accept(s));
+    this.#server =
+      opts.tls === undefined
+        ? net.createServer((s) => this.#accept(s))
+        : tls.createServer(opts.tls, (s) => {
+            this.peerNames.push(String(s.getPeerCertificate().subject?.CN ?? ''));
+            this.#accept(s);
+          });
   }
 
   async listen(port = 0): Promise<number> {
@@ -171,7 +184,7 @@ export class FakeMcmpProxy {
         this.nodes.set(route, { host: p.get('Host') ?? '', port: p.get('Port') ?? '', type: p.get('Type') ?? 'ajp', balancer: p.get('Balancer') ?? 'mycluster', aliases: node?.aliases ?? [], contexts: node?.contexts ?? new Map() });
         return { status: 200, body: '' };
       case 'STATUS':
-        return node === undefined ? lost : { status: 200, body: `Type=STATUS-RSP&JVMRoute=${route}&State=OK&id=1795304147\n` };
+        return node === undefined ? lost : { status: 200, body: `Type=STATUS-RSP&JVMRoute=${route}&State=OK&id=${this.statusId}\n` };
       case 'ENABLE-APP':
       case 'DISABLE-APP':
       case 'STOP-APP':
