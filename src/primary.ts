@@ -104,6 +104,7 @@ export class McmpEdge {
         docroot: options.docroot,
         useNocanon: d.UseNocanon,
         ajpPacketSize: packetSizeFrom(d.ProxyIOBufferSize),
+        encodedSlashes: d.AllowEncodedSlashes,
         drainTimeoutMs: options.drainTimeoutMs,
         limits: options.limits,
         logLevel: options.logLevel,

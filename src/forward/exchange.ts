@@ -13,7 +13,6 @@ import { routeOfSession } from '../router/session';
 import type { ClusterCounters } from '../slots/counters';
 import type { UpstreamFailure } from '../slots/traffic';
 import type { Logger } from '../log';
-import { canonicalisePath } from './canonical-path';
 import { ClientAbortedError } from './errors';
 import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './headers';
 import { statusLine, writeTextReply } from './replies';
@@ -32,8 +31,6 @@ export interface ExchangeContext {
   readonly upstreams: NodeUpstreams;
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
-  /** UseNocanon Off: the path sent to a node is re-canonicalised. */
-  readonly canonicalisePaths: boolean;
   readonly logger: Logger;
   /** The thread is stopping: every response says Connection: close, so no client sends another request on it. */
   readonly draining: boolean;
@@ -277,7 +274,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     ctx.counters.beginRequest(node.id, route.contextId);
 
     const head = this.#head;
-    let path = ctx.canonicalisePaths ? canonicalisePath(head.url) : head.url;
+    // Normalised when the head was read: the path the router matched.
+    let path = head.url;
     if (head.cookieIndex >= 0) head.headers[head.cookieIndex] = head.cookie;
     if (route.stripSession && route.stickyName !== '') {
       // §5.9.6 remove-on-failover: the node must not see the other node's session.

@@ -2,12 +2,17 @@
 // hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
 // who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
 import type { HttpRequest } from 'uWebSockets.js';
+import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './request-framing';
+import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './request-path';
 
 /** What the forwarding path needs from one client request head (uWS's HttpRequest dies with the handler). */
 export class ClientRequestHead {
   /** As received (case kept): undici and the node see the same method. */
   method = '';
-  /** Path as received, with `;params` and `?query`. */
+  /**
+   * The normalised request target (request-path.ts), with `;params` and
+   * `?query`: what the router matches and what every upstream is sent.
+   */
   url = '';
   /** Host header value ('' when absent). */
   host = '';
@@ -37,6 +42,18 @@ export class ClientRequestHead {
   scheme = 'http';
   /** Where the X-Forwarded-* this proxy adds start in `headers` (AJP nodes get the client's headers without them). */
   proxyHeadersFrom = 0;
+  /**
+   * Not 0: the status the proxy answers instead of serving the request
+   * (framing, Host, path or size refused), and the connection is closed.
+   */
+  refusal = 0;
+  /** Host fields seen. */
+  hostFields = 0;
+  /** Transfer-Encoding fields seen, and their values joined with ','. */
+  transferEncodingFields = 0;
+  transferEncoding = '';
+  /** Bytes of the header section as received (name, ": ", value, CRLF per field). */
+  headBytes = 0;
 
   get hasBody(): boolean {
     return this.contentLength > 0 || this.chunked;
@@ -47,10 +64,21 @@ export class ClientRequestHead {
 // callback avoid allocating a closure per request.
 let target: ClientRequestHead | undefined;
 
+/** Keeps the first reason a request is refused. */
+function refuse(head: ClientRequestHead, status: number): void {
+  if (head.refusal === 0) head.refusal = status;
+}
+
 function collect(name: string, value: string): void {
   const head = target as ClientRequestHead;
+  head.headBytes += name.length + value.length + 4;
   switch (name) {
     case 'host':
+      // RFC 9112 §3.2: a repeated Host is a 400.
+      if (head.hostFields++ > 0) {
+        refuse(head, 400);
+        return;
+      }
       head.host = value;
       break;
     case 'cookie':
@@ -62,12 +90,18 @@ function collect(name: string, value: string): void {
       head.cookie = value;
       head.cookieIndex = head.headers.length + 1;
       break;
-    case 'content-length':
-      head.contentLength = Number(value);
+    case 'content-length': {
+      // uWS frames the body on the first field: any other value is a 400
+      // (RFC 9112 §6.3), an identical repeat is forwarded once.
+      const length = contentLengthValue(value);
+      if (length < 0 || (head.contentLength >= 0 && head.contentLength !== length)) refuse(head, 400);
+      if (head.contentLength >= 0) return;
+      head.contentLength = length;
       break;
+    }
     case 'transfer-encoding':
-      // Only the last coding frames the message; uWS accepts chunked only.
-      head.chunked = /chunked\s*$/i.test(value);
+      // Checked once all fields are in (request-framing.ts); never forwarded, the upstream frames the body itself.
+      head.transferEncoding = head.transferEncodingFields++ === 0 ? value : `${head.transferEncoding},${value}`;
       return;
     case 'connection':
       head.connection = head.connection === '' ? value : `${head.connection},${value}`;
@@ -95,16 +129,25 @@ function collect(name: string, value: string): void {
 
 /**
  * Reads the request head from uWS (valid only inside the route handler) and
- * builds the header list for the node. `clientAddress` is the text form uWS
- * gives (no syscall); `proto` is the scheme the client used.
+ * builds the header list for the node. `url` is the target as uWS gives it
+ * (path, and `?query` when there is one); `head.url` becomes its normalised
+ * form under `rules`. `clientAddress` is the text form uWS gives (no syscall);
+ * `proto` is the scheme the client used. A request to refuse has `refusal` set.
  */
-export function readRequestHead(req: HttpRequest, url: string, clientAddress: string, proto: string): ClientRequestHead {
+export function readRequestHead(
+  req: HttpRequest,
+  url: string,
+  clientAddress: string,
+  proto: string,
+  rules: PathRules = DEFAULT_PATH_RULES,
+): ClientRequestHead {
   const head = new ClientRequestHead();
   head.method = req.getCaseSensitiveMethod();
   head.url = url;
   target = head;
   req.forEach(collect);
   target = undefined;
+  checkHead(head, url, rules);
   if (head.connection !== '') {
     head.closeConnection = /(?:^|,)\s*close\s*(?:,|$)/i.test(head.connection);
     dropConnectionTokens(head);
@@ -117,6 +160,23 @@ export function readRequestHead(req: HttpRequest, url: string, clientAddress: st
   h.push('x-forwarded-proto', proto);
   if (head.host !== '') h.push('x-forwarded-host', head.forwardedHost === '' ? head.host : `${head.forwardedHost}, ${head.host}`);
   return head;
+}
+
+/** The framing, Host, size and target checks once every field is in. */
+function checkHead(head: ClientRequestHead, url: string, rules: PathRules): void {
+  if (head.headBytes + url.length > MAX_REQUEST_HEAD_BYTES) head.refusal = 431;
+  if (head.transferEncodingFields > 0) {
+    const coding = transferCoding(head.transferEncoding);
+    if (coding === 'chunked') head.chunked = true;
+    else refuse(head, coding);
+    // uWS closes such a request itself; kept so that no framing is ever guessed.
+    if (head.contentLength >= 0) refuse(head, 400);
+  }
+  // uWS drops a request without Host (HTTP/1.0 too) before this point.
+  if (head.hostFields === 0 || !isValidHost(head.host)) refuse(head, 400);
+  const normal = normaliseRequestTarget(url, rules);
+  if (typeof normal === 'number') refuse(head, normal);
+  else head.url = normal;
 }
 
 /** Removes the headers the client's Connection header names (rare: most clients send only close/keep-alive). */

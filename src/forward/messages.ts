@@ -21,6 +21,8 @@ export interface ThreadTask {
   readonly useNocanon: boolean;
   /** ProxyIOBufferSize: the AJP packet size. */
   readonly ajpPacketSize: number;
+  /** AllowEncodedSlashes (request-path.ts EncodedSlashes). */
+  readonly encodedSlashes: number;
   readonly drainTimeoutMs: number;
   readonly limits: TrafficLimits;
   readonly logLevel: string;

@@ -29,6 +29,8 @@ export interface ForwardingOptions {
   useNocanon?: boolean;
   /** ProxyIOBufferSize: the AJP packet size (default 8192, AJP.md §1.4). */
   ajpPacketSize?: number;
+  /** AllowEncodedSlashes: 0 Off (default), 1 On, 2 NoDecode (request-path.ts EncodedSlashes). */
+  encodedSlashes?: number;
   drainTimeoutMs: number;
   /** Stalls and caps of the traffic side (default TRAFFIC_LIMIT_DEFAULTS). */
   limits?: Partial<TrafficLimits>;
@@ -267,6 +269,7 @@ export class ForwardingPool {
       docroot: o.docroot,
       useNocanon: o.useNocanon ?? false,
       ajpPacketSize: o.ajpPacketSize ?? DEFAULT_PACKET_SIZE,
+      encodedSlashes: o.encodedSlashes ?? 0,
       drainTimeoutMs: o.drainTimeoutMs,
       limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits, maxConnections: connectionsPerThread(o.limits?.maxConnections ?? 0, o.threads) },
       logLevel: o.logLevel,

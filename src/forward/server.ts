@@ -13,6 +13,7 @@ import { ProxyExchange, type ExchangeContext } from './exchange';
 import { readRequestHead, type ClientRequestHead } from './headers';
 import { writeTextReply } from './replies';
 import { StreamedRequestBody } from './request-body';
+import { EncodedSlashes, type PathRules } from './request-path';
 import { RoutingView } from './routing-view';
 import type { SessionBatcher } from './sessions';
 import { StaticFiles } from './static-files';
@@ -38,6 +39,8 @@ export interface ForwardingServerOptions {
   readonly useNocanon: boolean;
   /** ProxyIOBufferSize: the AJP packet size (default 8192). */
   readonly ajpPacketSize?: number;
+  /** AllowEncodedSlashes (request-path.ts). */
+  readonly encodedSlashes?: EncodedSlashes;
   readonly drainTimeoutMs: number;
   /** Per-thread values (maxConnections already this thread's share). */
   readonly limits: TrafficLimits;
@@ -57,7 +60,7 @@ export class ForwardingServer implements ExchangeContext {
   readonly upstreams: NodeUpstreams;
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
-  readonly canonicalisePaths: boolean;
+  readonly pathRules: PathRules;
   readonly logger: Logger;
   readonly #options: ForwardingServerOptions;
   readonly #uws: Uws;
@@ -75,7 +78,7 @@ export class ForwardingServer implements ExchangeContext {
     this.sessions = deps.sessions;
     this.logger = deps.logger;
     this.routingOptions = options.routing;
-    this.canonicalisePaths = !options.useNocanon;
+    this.pathRules = { encodedSlashes: options.encodedSlashes ?? EncodedSlashes.Off, canonical: !options.useNocanon };
     this.#options = options;
     this.upstreams = new NodeUpstreams(deps.logger, undefined, options.limits.nodeTimeoutMs, {
       packetSize: options.ajpPacketSize,
@@ -190,7 +193,12 @@ export class ForwardingServer implements ExchangeContext {
     try {
       const query = req.getQuery();
       const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http');
+      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http', this.pathRules);
+      if (head.refusal !== 0) {
+        // Framing, Host or target refused: answered here, never forwarded, and the connection closed.
+        writeTextReply(res, head.refusal, head.closeConnection, true);
+        return;
+      }
       if (!head.hasBody) {
         exchange = this.#newExchange(res, head, null);
         const ex = exchange;

@@ -25,6 +25,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
       docroot: task.docroot,
       useNocanon: task.useNocanon,
       ajpPacketSize: task.ajpPacketSize,
+      encodedSlashes: task.encodedSlashes,
       drainTimeoutMs: task.drainTimeoutMs,
       limits: task.limits,
     },

@@ -14,9 +14,9 @@ import type { Logger } from '../log';
 import type { RoutingOptions } from '../router/index';
 import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../router/route';
 import type { ClusterCounters } from '../slots/counters';
-import { canonicalisePath } from './canonical-path';
 import { CONNECTION_FAILURES, errorCode } from './exchange';
 import { readRequestHead, type ClientRequestHead } from './headers';
+import type { PathRules } from './request-path';
 import { writeTextReply } from './replies';
 import type { RoutingView } from './routing-view';
 import { openNodeSocket, type NodeSocket } from './websocket-upstream';
@@ -51,8 +51,8 @@ export interface TunnelContext {
   readonly counters: ClusterCounters;
   readonly routing: RoutingView;
   readonly routingOptions: RoutingOptions;
-  /** UseNocanon Off: the path sent to a node is re-canonicalised. */
-  readonly canonicalisePaths: boolean;
+  /** How request targets are normalised (AllowEncodedSlashes, UseNocanon). */
+  readonly pathRules: PathRules;
   readonly logger: Logger;
 }
 
@@ -181,7 +181,8 @@ export class Tunnel {
     this.#counted = true;
     ctx.counters.beginRequest(node.id, route.contextId);
 
-    let path = ctx.canonicalisePaths ? canonicalisePath(head.url) : head.url;
+    // Normalised when the head was read: the path the router matched.
+    let path = head.url;
     let cookie = head.cookie;
     if (route.stripSession && route.stickyName !== '') {
       // §5.9.6 remove-on-failover: the node must not see the other node's session.
@@ -506,7 +507,11 @@ export class WebSocketTunnels {
     const extensions = req.getHeader('sec-websocket-extensions');
     const query = req.getQuery();
     const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-    const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http');
+    const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http', ctx.pathRules);
+    if (head.refusal !== 0) {
+      res.cork(() => writeTextReply(res, head.refusal, head.closeConnection, true));
+      return;
+    }
     const result = routeRequest(ctx.routing.current(), ctx.counters, head, nowSeconds());
     if (result.kind !== 'node' || !nodeTunnels(result.node, protocol)) {
       // Not a tunnel: the request is answered as plain HTTP (router status,

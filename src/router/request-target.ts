@@ -36,24 +36,40 @@ export function percentDecode(path: string): string | undefined {
 }
 
 /**
- * §5.4 step 1: the path used to match contexts. The query is removed, the rest
- * is decoded, then cut at the first `?` if the decoded path has one (an
- * encoded %3F), else at the first `;` (path parameters such as jsessionid).
- * Undefined: malformed percent-encoding.
+ * §5.4 step 1: the path used to match contexts. The query is removed, then
+ * the path parameters of every segment (`/app;jsessionid=x/y` is `/app/y`, as
+ * a Java container reads it before it maps a context: matching on the first
+ * segment alone would let `/;x/other` reach /other behind the ROOT context),
+ * then the rest is decoded and cut at an encoded `?` (%3F). Only a literal
+ * `;` starts parameters: an escaped one is part of the segment's name to the
+ * node too. Undefined: malformed percent-encoding.
  */
 export function routingPath(url: string): string | undefined {
   const queryAt = url.indexOf('?');
-  const raw = queryAt === -1 ? url : url.slice(0, queryAt);
-  if (raw.indexOf('%') === -1) {
-    const semi = raw.indexOf(';');
-    return semi === -1 ? raw : raw.slice(0, semi);
-  }
+  let raw = queryAt === -1 ? url : url.slice(0, queryAt);
+  if (raw.indexOf(';') !== -1) raw = withoutPathParameters(raw);
+  if (raw.indexOf('%') === -1) return raw;
   const decoded = percentDecode(raw);
   if (decoded === undefined) return undefined;
   const question = decoded.indexOf('?');
-  if (question !== -1) return decoded.slice(0, question);
-  const semi = decoded.indexOf(';');
-  return semi === -1 ? decoded : decoded.slice(0, semi);
+  return question === -1 ? decoded : decoded.slice(0, question);
+}
+
+/** `/a;x/b;y=1/c` → `/a/b/c`; a segment left empty is merged (`/;x/a` → `/a`), as the container does. */
+export function withoutPathParameters(path: string): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const semi = path.indexOf(';', from);
+    if (semi === -1) {
+      out += path.slice(from);
+      break;
+    }
+    out += path.slice(from, semi);
+    from = path.indexOf('/', semi);
+    if (from === -1) break;
+  }
+  return out.indexOf('//') === -1 ? out : out.replace(/\/{2,}/g, '/');
 }
 
 /**

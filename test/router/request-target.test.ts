@@ -5,7 +5,9 @@ import { hostName, percentDecode, routingPath } from '../../src/router/request-t
 describe('routingPath (§5.4 step 1)', () => {
   it('drops the query and the path parameters', () => {
     assert.equal(routingPath('/app/x?y=1'), '/app/x');
-    assert.equal(routingPath('/app;jsessionid=abc.n1/x'), '/app');
+    assert.equal(routingPath('/app;jsessionid=abc.n1/x'), '/app/x');
+    assert.equal(routingPath('/;x/other;a=b;c/y'), '/other/y');
+    assert.equal(routingPath('/app;'), '/app');
     assert.equal(routingPath('/app/x;jsessionid=abc.n1?y=1'), '/app/x');
     assert.equal(routingPath('/'), '/');
   });
@@ -16,10 +18,10 @@ describe('routingPath (§5.4 step 1)', () => {
     assert.equal(routingPath('/webapp1/jsr%3aroot/toto'), '/webapp1/jsr:root/toto');
   });
 
-  it('cuts the decoded path at an encoded "?" (then ";" is kept) or else at an encoded ";"', () => {
+  it('cuts the decoded path at an encoded "?"; an encoded ";" is part of the name, as the node reads it', () => {
     assert.equal(routingPath('/a%3Fb;c'), '/a');
     assert.equal(routingPath('/ab%3Fc'), '/ab');
-    assert.equal(routingPath('/a%3bb/c'), '/a');
+    assert.equal(routingPath('/a%3bb/c'), '/a;b/c');
   });
 
   it('rejects malformed escapes in the path but not in the query', () => {
