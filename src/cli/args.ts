@@ -88,6 +88,11 @@ function directiveHelp(): string {
 
 function formatDefault(d: DirectiveSpec): string {
   if (d.kind === 'bool') return d.default === true ? 'On' : 'Off';
+  if (d.kind === 'enum') {
+    // The value's name as it is written (AllowEncodedSlashes: Off), not the number it maps to.
+    const name = Object.keys(d.values ?? {}).find((k) => d.values?.[k] === d.default);
+    if (name !== undefined) return name.charAt(0).toUpperCase() + name.slice(1);
+  }
   return d.default === '' ? 'none' : String(d.default);
 }
 
