@@ -10,6 +10,8 @@ import { persistenceDirectory, TablePersistence } from './cluster/persist';
 import { NetProber } from './cluster/probe';
 import { maxMcmpBodySize, RELEASE } from './config/directives';
 import { ForwardingPool } from './forward/pool';
+import { AcceptGovernor, autoMaxConnections } from './forward/accept-governor';
+import { raiseFdLimit } from './fd-limit';
 import type { Logger } from './log';
 import { McmpHandler } from './mcmp/handler';
 import { AllowList } from './mcmp/http/allow';
@@ -50,6 +52,7 @@ export class McmpEdge {
   readonly #advertiseSettings: AdvertiseSettings | undefined;
   #advertiser: AdvertiseSender | undefined;
   #stopping: Promise<void> | undefined;
+  #governor: AcceptGovernor | undefined;
 
   constructor(options: ProxyOptions, logger: Logger) {
     this.options = options;
@@ -82,6 +85,7 @@ export class McmpEdge {
       maxBodySize: maxMcmpBodySize(d),
       handler: (req) => this.#dispatch(req),
       serverHeader: SERVER_HEADER,
+      maxConnections: options.managerMaxConnections,
       logger,
     });
     const persistDir = persistenceDirectory(d);
@@ -119,6 +123,9 @@ export class McmpEdge {
   }
 
   async start(): Promise<RunningAddresses> {
+    const fd = raiseFdLimit();
+    const fdLimit = fd.after?.soft ?? Infinity;
+    this.#logger.info({ soft: fd.after?.soft, hard: fd.after?.hard, softBefore: fd.before?.soft, raisedBy: fd.raisedBy, err: fd.error }, 'file descriptor limit');
     // PersistSlots: the saved tables are back before any MCMP or client traffic.
     if (this.#persistence !== undefined) {
       await this.#persistence.load();
@@ -126,6 +133,11 @@ export class McmpEdge {
     }
     const manager = await this.#server.listen();
     const { port } = await this.#pool.start();
+    const o = this.options;
+    const maxConnections = o.maxConnections === 'auto' ? autoMaxConnections(fdLimit, o.managerMaxConnections) : o.maxConnections;
+    this.#governor = new AcceptGovernor({ fdLimit, maxConnections, port: () => port, setAccepting: (on) => this.#pool.setAccepting(on), logger: this.#logger });
+    this.#governor.start();
+    this.#logger.info({ maxConnections: maxConnections || 'none', managerMaxConnections: o.managerMaxConnections }, 'connection caps');
     this.#maintenance.start();
     if (this.#advertiseSettings !== undefined && this.#stopping === undefined) {
       this.#advertiser = new AdvertiseSender({ settings: this.#advertiseSettings, managerListen: { host: manager.address, port: manager.port }, logger: this.#logger });
@@ -144,6 +156,7 @@ export class McmpEdge {
     this.#stopping ??= (async () => {
       this.#maintenance.stop();
       await this.#advertiser?.stop();
+      this.#governor?.stop();
       await Promise.all([this.#server.close(), this.#pool.stop()]);
       await this.#persistence?.stop();
       this.#logger.info('mcmp-edge stopped');

@@ -34,8 +34,8 @@ export interface ProxyOptions {
   readonly logLevel: string;
   readonly docroot: string | undefined;
   readonly drainTimeoutMs: number;
-  /** Stalls of clients and nodes on the traffic side (maxConnections: see maxConnections below). */
-  readonly limits: Omit<TrafficLimits, 'maxConnections'>;
+  /** Stalls of clients and nodes on the traffic side. */
+  readonly limits: TrafficLimits;
   /** Client connections of the whole process; 'auto': derived from the descriptor limit at start. */
   readonly maxConnections: number | 'auto';
   /** MCMP/status connections held at once: workers hold one or two each, not hundreds. */

@@ -3,8 +3,6 @@
 // written down here once; the command line and the tests take them from here.
 
 export interface TrafficLimits {
-  /** Client connections the process holds at once (all threads); 0: no cap. */
-  readonly maxConnections: number;
   /** A client that takes no byte of its response for this long is dropped (nginx send_timeout). */
   readonly sendTimeoutMs: number;
   /** A client that sends no byte of a request body it announced for this long is dropped (nginx client_body_timeout). */
@@ -19,13 +17,7 @@ export interface TrafficLimits {
 }
 
 export const TRAFFIC_LIMIT_DEFAULTS: TrafficLimits = Object.freeze({
-  maxConnections: 0,
   sendTimeoutMs: 60_000,
   receiveTimeoutMs: 60_000,
   nodeTimeoutMs: 60_000,
 });
-
-/** The share of a process-wide connection cap one of `threads` threads holds (0: no cap). */
-export function connectionsPerThread(maxConnections: number, threads: number): number {
-  return maxConnections <= 0 ? 0 : Math.max(1, Math.ceil(maxConnections / Math.max(1, threads)));
-}

@@ -37,6 +37,8 @@ export type ThreadCommand =
   | { readonly type: 'stop' }
   /** The process is exiting: close every socket now, synchronously, and acknowledge in closedAck. */
   | { readonly type: 'close-now' }
+  /** Stop or go on accepting client connections (descriptors or --max-connections exhausted). */
+  | { readonly type: 'accept'; readonly on: boolean }
   /** Fault injection: die by an uncaught exception or by process.exit(). */
   | { readonly type: 'crash'; readonly how: 'throw' | 'exit' };
 

@@ -12,7 +12,7 @@ import type { TableSizes } from '../slots/types';
 import { ForwardingStateError, ListenError } from './errors';
 import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { decodeSessionBatch } from './sessions';
-import { connectionsPerThread, TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
+import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
 import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
 
 export interface ForwardingOptions {
@@ -71,6 +71,7 @@ export class ForwardingPool {
   readonly #opts: ForwardingOptions;
   readonly #logger: Logger;
   readonly #slots: ThreadSlot[] = [];
+  #accepting = true;
   readonly #sessionListeners: SessionListener[] = [];
   #piscina: Piscina<ThreadTask, ThreadResult> | null = null;
   #state: PoolState = 'new';
@@ -174,6 +175,17 @@ export class ForwardingPool {
     }
   }
 
+  /**
+   * Every thread stops (false) or goes on (true) accepting client
+   * connections; connections already open are served either way.
+   */
+  setAccepting(on: boolean): void {
+    if (this.#accepting === on) return;
+    this.#accepting = on;
+    const command: ThreadCommand = { type: 'accept', on };
+    for (const slot of this.#slots) slot.control?.postMessage(command);
+  }
+
   /** Fault injection for tests and drills: makes thread `index` die by an uncaught exception or process.exit(). */
   killThread(index: number, how: 'throw' | 'exit' = 'throw'): void {
     const control = this.#slots[index]?.control;
@@ -271,7 +283,7 @@ export class ForwardingPool {
       ajpPacketSize: o.ajpPacketSize ?? DEFAULT_PACKET_SIZE,
       encodedSlashes: o.encodedSlashes ?? 0,
       drainTimeoutMs: o.drainTimeoutMs,
-      limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits, maxConnections: connectionsPerThread(o.limits?.maxConnections ?? 0, o.threads) },
+      limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits },
       logLevel: o.logLevel,
       maxSessionId: o.maxSessionId,
       control: port2,
@@ -283,6 +295,8 @@ export class ForwardingPool {
         if (event.type === 'listening') {
           listening = true;
           slot.listening = true;
+          // A thread replaced while accepting is paused starts paused too.
+          if (!this.#accepting) port1.postMessage({ type: 'accept', on: false } satisfies ThreadCommand);
           resolve();
         } else if (event.type === 'sessions') {
           this.#deliverSessions(event.batch);

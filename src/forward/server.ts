@@ -42,7 +42,6 @@ export interface ForwardingServerOptions {
   /** AllowEncodedSlashes (request-path.ts). */
   readonly encodedSlashes?: EncodedSlashes;
   readonly drainTimeoutMs: number;
-  /** Per-thread values (maxConnections already this thread's share). */
   readonly limits: TrafficLimits;
 }
 
@@ -67,6 +66,8 @@ export class ForwardingServer implements ExchangeContext {
   readonly #app: TemplatedApp;
   readonly #tunnels: WebSocketTunnels;
   #listenSocket: us_listen_socket | null = null;
+  /** The port bound by listen(). */
+  #port = 0;
   #inFlight = 0;
   /** Requests started since the thread began; the drain watches it for quiet. */
   #started = 0;
@@ -118,10 +119,34 @@ export class ForwardingServer implements ExchangeContext {
           return;
         }
         this.#listenSocket = socket;
-        const listened = this.#uws.us_socket_local_port(socket as unknown as us_socket);
-        this.upstreams.ajp.localPort = listened;
-        resolve(listened);
+        this.#port = this.#uws.us_socket_local_port(socket as unknown as us_socket);
+        this.upstreams.ajp.localPort = this.#port;
+        resolve(this.#port);
       });
+    });
+  }
+
+  /**
+   * Accept back-off (issue 13). uSockets does not stop polling its listen
+   * socket when accept() fails with EMFILE, so a thread out of descriptors
+   * spins; closing the listen socket is the only way to make it stop. New
+   * connections are then refused by the kernel (or taken by another process
+   * on the port) while open connections are served; listening again on the
+   * same port (SO_REUSEPORT) resumes.
+   */
+  setAccepting(on: boolean): void {
+    if (!on) {
+      this.#closeListenSocket();
+      return;
+    }
+    if (this.#listenSocket !== null || this.#draining || this.#closed || this.#port === 0) return;
+    this.#app.listen(this.#options.host, this.#port, (socket) => {
+      if (socket === false) {
+        this.logger.warn({ port: this.#port }, 'cannot listen again after the accept back-off; the other threads keep the port');
+        return;
+      }
+      if (this.#draining || this.#closed) this.#uws.us_listen_socket_close(socket);
+      else this.#listenSocket = socket;
     });
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { HttpErrorCode, HttpParseError, RequestParser, type HttpRequest } from './parser';
 import { errorResponse, serializeResponse } from './response';
 import type { HttpResponse, RequestHandler } from './server';
+import type { RefusalLog } from '../../log-throttle';
 
 /** Options of ManagerServer with every default filled in. */
 export interface ConnectionSettings {
@@ -20,6 +21,8 @@ export interface ConnectionSettings {
   maxPipelined: number;
   serverHeader: string | undefined;
   logger: Logger;
+  /** 403s and protocol refusals: at most one line per peer address and status a minute. */
+  refusals: RefusalLog;
 }
 
 /**
@@ -45,6 +48,8 @@ export class ManagerConnection {
   readonly #socket: net.Socket;
   readonly #s: ConnectionSettings;
   readonly #peer: string;
+  /** The peer's address without its port: refusals are counted per address. */
+  readonly #address: string;
   readonly #parser: RequestParser;
   readonly #queue: Slot[] = [];
   #phase: Phase = 'open';
@@ -57,6 +62,7 @@ export class ManagerConnection {
     this.#socket = socket;
     this.#s = settings;
     const address = socket.remoteAddress ?? '';
+    this.#address = address;
     const port = socket.remotePort ?? 0;
     this.#peer = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     this.#parser = new RequestParser({
@@ -86,7 +92,7 @@ export class ManagerConnection {
     });
 
     if (!allowed) {
-      settings.logger.warn({ peer: this.#peer }, 'MCMP peer not in the allow list: 403');
+      settings.refusals.refused(address, 403, { peer: this.#peer }, 'MCMP peer not in the allow list: 403');
       this.#parser.stop();
       this.#phase = 'closing';
       this.#queue.push({ request: null, response: errorResponse(403, 'this address may not send MCMP'), close: true });
@@ -172,7 +178,7 @@ export class ManagerConnection {
     const parseError = err instanceof HttpParseError
       ? err
       : new HttpParseError(HttpErrorCode.RequestLine, 400, `unexpected parser failure: ${err instanceof Error ? err.message : String(err)}`);
-    this.#s.logger.warn({ peer: this.#peer, code: parseError.code, status: parseError.status, err: parseError.message }, 'bad MCMP HTTP request');
+    this.#s.refusals.refused(this.#address, parseError.status, { peer: this.#peer, code: parseError.code, status: parseError.status, err: parseError.message }, 'bad MCMP HTTP request');
     this.#parser.stop();
     this.#phase = 'closing';
     this.#clearTimers();

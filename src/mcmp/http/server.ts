@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AllowList } from './allow';
 import { ManagerConnection, type ConnectionSettings } from './connection';
 import type { HttpRequest } from './parser';
+import { EpisodeLog, RefusalLog } from '../../log-throttle';
 
 export interface HttpResponse {
   status: number;
@@ -39,6 +40,8 @@ export interface ManagerServerOptions {
   /** Default 32: stop reading a connection while this many requests wait for replies. */
   maxPipelined?: number;
   serverHeader?: string;
+  /** Default 256: connections held at once (workers hold one or two each); more are closed on accept. */
+  maxConnections?: number;
   logger: Logger;
 }
 
@@ -56,6 +59,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 /** The reference configuration recommends KeepAliveTimeout 300 on the MCMP host (MCMP.md §1.6). */
 const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_PIPELINED = 32;
+const DEFAULT_MAX_CONNECTIONS = 256;
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
@@ -81,6 +85,7 @@ function settingsFrom(opts: ManagerServerOptions): ConnectionSettings {
     maxPipelined: positiveInteger('maxPipelined', opts.maxPipelined, DEFAULT_MAX_PIPELINED),
     serverHeader: opts.serverHeader,
     logger: opts.logger,
+    refusals: new RefusalLog(opts.logger),
   };
 }
 
@@ -102,8 +107,16 @@ export class ManagerServer {
     this.#settings = settingsFrom(opts);
     // allowHalfOpen: a client may send its request and shut its side down; it still gets the reply.
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    // The cap: node closes connections above it at accept ('drop'); one line per episode, not per connection.
+    const maxConnections = positiveInteger('maxConnections', opts.maxConnections, DEFAULT_MAX_CONNECTIONS);
+    this.#server.maxConnections = maxConnections;
+    const dropped = new EpisodeLog(opts.logger, 'MCMP connection cap reached: new connections are closed');
+    this.#server.on('drop', (data?: { remoteAddress?: string }) => dropped.hit({ maxConnections, peer: data?.remoteAddress }));
+    // Out of descriptors, libuv accepts and closes the waiting connections (no busy loop); say so once per episode.
+    const exhausted = new EpisodeLog(opts.logger, 'MCMP listener out of file descriptors: connections are refused');
     this.#server.on('error', (err: NodeJS.ErrnoException) => {
-      opts.logger.warn({ code: err.code, err: err.message }, 'MCMP listener error');
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') exhausted.hit({ code: err.code });
+      else opts.logger.warn({ code: err.code, err: err.message }, 'MCMP listener error');
     });
   }
 
