@@ -29,6 +29,15 @@ export interface AdvertiseDescription {
   readonly managerListen: { readonly host: string; readonly port: number };
 }
 
+/** The advertise socket cannot be set up as configured; the message names the directive. */
+export class AdvertiseSocketError extends Error {
+  readonly code = 'ERR_MCMP_EDGE_ADVERTISE_SOCKET';
+  constructor(directive: string, value: string, cause: Error) {
+    super(`${directive} ${value}: the advertise socket cannot use it (${cause.message})`);
+    this.name = 'AdvertiseSocketError';
+  }
+}
+
 export class AdvertiseSender {
   readonly serverId: string;
   readonly #settings: AdvertiseSettings;
@@ -67,24 +76,35 @@ export class AdvertiseSender {
   async start(): Promise<void> {
     const s = this.#settings;
     const socket = dgram.createSocket({ type: s.group.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-    socket.on('error', (err) => this.#logger.warn({ err }, 'advertise socket error'));
     // The socket is bound to the advertise port, so it may receive datagrams; they are not for us.
     socket.on('message', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
+      const failed = (err: Error): void => {
+        socket.close();
+        reject(new AdvertiseSocketError('AdvertiseBindAddress', formatManagerAddress(s.bind.host, s.bind.port), err));
+      };
+      socket.once('error', failed);
       socket.bind({ address: s.bind.host, port: s.bind.port }, () => {
-        socket.off('error', reject);
+        socket.off('error', failed);
         resolve();
       });
     });
     try {
       socket.setMulticastTTL(s.ttl);
       socket.setMulticastLoopback(true); // workers on this host hear it too
-      if (s.multicastInterface !== undefined) socket.setMulticastInterface(s.multicastInterface);
     } catch (err) {
       socket.close();
-      throw err;
+      throw new AdvertiseSocketError('AdvertiseTTL', String(s.ttl), err as Error);
     }
+    if (s.multicastInterface !== undefined) {
+      try {
+        socket.setMulticastInterface(s.multicastInterface);
+      } catch (err) {
+        socket.close();
+        throw new AdvertiseSocketError('AdvertiseInterface', s.multicastInterface, err as Error);
+      }
+    }
+    socket.on('error', (err) => this.#logger.warn({ err }, 'advertise socket error'));
     this.#socket = socket;
     this.#logger.info(
       { group: formatManagerAddress(s.group.host, s.group.port), manager: this.#manager.address, server: this.serverId, everyMs: s.frequencyMs },

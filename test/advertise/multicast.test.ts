@@ -4,10 +4,11 @@
 // scripted Java worker with no proxyList finds the proxies from their
 // advertisements and registers with each.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { parseAdvertisement, verifyAdvertisementDigest, type Advertisement } from '../../src/advertise/datagram';
-import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
+import { CLI, startProxy, type ProxyProcess } from '../helpers/proxy-process';
 import { Netns, until } from './netns';
 
 const RECEIVER = path.join(__dirname, 'receiver-main.js');
@@ -185,4 +186,23 @@ test('a scripted Java worker with no proxyList finds two advertising proxies and
   const added = events.filter((e) => e.event === 'proxy').map((e) => e.address);
   assert.deepEqual(added.sort(), [`127.0.0.1:${p1.managerPort}`, `127.0.0.1:${p2.managerPort}`].sort(), 'each proxy added once, the stranger never');
   assert.equal(registered(stranger).length, 0);
+});
+
+test('an AdvertiseBindAddress or AdvertiseInterface the host does not have stops the start: exit 1, one line naming it', { skip, timeout: 60_000 }, () => {
+  const ns = netns();
+  for (const [name, value, text] of [
+    ['AdvertiseBindAddress', '10.9.9.9', 'AdvertiseBindAddress 10.9.9.9:23364: the advertise socket cannot use it'],
+    ['AdvertiseInterface', '10.9.9.9', 'AdvertiseInterface 10.9.9.9: the advertise socket cannot use it'],
+  ] as const) {
+    const r = spawnSync(
+      ns.wrap[0]!,
+      [...ns.wrap.slice(1), process.execPath, CLI, '--listen', '127.0.0.1:0', '--manager', '127.0.0.1:0', '--threads', '1', '--log-level', 'warn', '--set', 'ServerAdvertise=On', '--set', `${name}=${value}`],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.doesNotMatch(r.stdout, /ready/);
+    const fatal = r.stderr.split('\n').filter((l) => l.includes('"level":60'));
+    assert.equal(fatal.length, 1, r.stderr);
+    assert.ok(fatal[0]!.includes(text), fatal[0]);
+  }
 });
