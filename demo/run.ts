@@ -224,11 +224,13 @@ function stopAll(): void {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', () => {
-    say('stopping the demo…');
-    stopAll();
-    process.exit(130);
-  });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.on(signal, () => {
+      say('stopping the demo…');
+      stopAll();
+      process.exit(code);
+    });
+  }
   try {
     const proxy = await tour();
     if (CI) {

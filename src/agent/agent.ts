@@ -127,9 +127,14 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<boolean> | undefined;
   #sessions: SessionCookies | undefined;
   #advertise: AdvertiseListener | undefined;
+  /** Counts the wrapped server's requests until their response closes (the requests metric). */
+  readonly #countRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.#inFlight++;
+    res.once('close', () => this.#inFlight--);
+  };
 
   constructor(opts: ClusterAgentOptions) {
     super();
@@ -263,25 +268,18 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
       this.#phase = 'stopped';
       return Promise.resolve(true);
     }
-    const run = (this.#stopping ??= this.#stop(opts.timeout ?? this.#opts.stopTimeout ?? AGENT_DEFAULTS.stopTimeoutMs));
-    return run.then(() => this.#drainedAll);
+    return (this.#stopping ??= this.#stop(opts.timeout ?? this.#opts.stopTimeout ?? AGENT_DEFAULTS.stopTimeoutMs));
   }
 
-  #drainedAll = true;
-
-  readonly #countRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
-    this.#inFlight++;
-    res.once('close', () => this.#inFlight--);
-  };
-
-  async #stop(timeoutMs: number): Promise<void> {
+  async #stop(timeoutMs: number): Promise<boolean> {
     this.#phase = 'stopping';
+    let drainedAll = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#advertise?.close();
     const deadline = Date.now() + timeoutMs;
     const route = this.#requireRoute();
     for (const [ctx, state] of this.#contexts) {
-      if (state !== 'stopped' && !(await this.#drain(ctx, deadline))) this.#drainedAll = false;
+      if (state !== 'stopped' && !(await this.#drain(ctx, deadline))) drainedAll = false;
       await this.#broadcast(contextRequest('REMOVE-APP', route, this.#aliases, ctx));
     }
     await this.#broadcast(nodeRequest('REMOVE-APP', route));
@@ -290,6 +288,7 @@ export class ClusterAgent extends EventEmitter<ClusterAgentEvents> {
     this.#opts.server?.removeListener('request', this.#countRequest);
     this.#phase = 'stopped';
     this.emit('stopped');
+    return drainedAll;
   }
 
   /** DISABLE-APP, then STOP-APP while the proxies still count requests; true when they reached 0. */
