@@ -59,7 +59,7 @@ test('a STATUS reply with a new proxy start time (id=) makes the agent register 
   await fake.until((r) => r.filter((x) => x.method === 'STATUS').length >= 2, 'two STATUS with the same id');
   assert.equal(fake.requests.filter((r) => r.method === 'INFO').length, 1);
   fake.statusId = '1795309999';
-  await fake.until((r) => r.filter((x) => x.method === 'INFO').length >= 2, 'a reset after the id changed', 5000);
+  await fake.until((r) => r.filter((x) => x.method === 'INFO').length >= 2, 'a reset after the id changed');
   await agent.stop();
   await fake.close();
 });

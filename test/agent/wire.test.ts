@@ -167,7 +167,7 @@ test('phase B11: undeploy while STOP-APP reports Requests=1 — STOP-APP repeate
   await agent.start();
   fake.stopAppRequests = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
   const from = fake.requests.length;
-  assert.equal(await agent.removeContext('/demo2', 600), false, 'not drained within the timeout');
+  assert.equal(await agent.removeContext('/demo2', 2000), false, 'not drained within the timeout');
   const actual = fake.requests.slice(from).map(fromAgent);
   const expected = traceRequests('MARK: B11:', 'MARK: B12:').map(fromTrace).filter((s) => !s.startsWith('STATUS'));
   const collapse = (seq: string[]): string[] => seq.filter((s, i) => s !== seq[i - 1]);
