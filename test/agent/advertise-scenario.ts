@@ -1,8 +1,9 @@
 // Runs inside a private network namespace (advertise.test.ts starts it with
-// `unshare -n`): loopback up with multicast and a 224.0.0.0/4 route, two real
+// `unshare -n`): loopback up with multicast and a 224.0.0.0/4 route, real
 // mcmp-edge processes, advertise datagrams built by the shared datagram module
-// (the bytes mod_advertise sends), and one agent that must find both proxies,
-// drop what Java drops and register. Prints one line per step; exits 1 on the
+// (the bytes mod_advertise sends) and then a proxy advertising itself
+// (ServerAdvertise), and one agent that must find every proxy, drop what Java
+// drops and register. Prints one line per step; exits 1 on the
 // first failed check.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -77,6 +78,12 @@ async function main(): Promise<void> {
     await until(() => agent.proxies.length === 2 && agent.proxies.every((p) => p.state === 'ok'), 'the second proxy found and registered');
     await until(async () => (await via(proxies[1]!)) === 'adv1', 'traffic through the second proxy');
     console.log('ok second-proxy-registered');
+
+    // mcmp-edge's own advertise sender (ServerAdvertise), with the same key.
+    proxies.push(await startProxy(['--threads', '1', '--log-level', 'warn', '--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=0.500', '--set', `AdvertiseSecurityKey=${KEY}`]));
+    await until(() => agent.proxies.length === 3 && agent.proxies.every((p) => p.state === 'ok'), 'the proxy that advertises itself found and registered');
+    await until(async () => (await via(proxies[2]!)) === 'adv1', 'traffic through the advertising proxy');
+    console.log('ok real-sender-registered');
 
     assert.equal(await agent.stop(), true);
     for (const p of proxies) assert.notEqual(await via(p), 'adv1', 'removed from both at stop');
