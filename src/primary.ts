@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { AdvertiseSender } from './advertise/sender';
 import { advertiseSettings, type AdvertiseSettings } from './advertise/settings';
-import type { ProxyOptions } from './cli/args';
+import { parseCommandLine, type ProxyOptions } from './cli/args';
+import { isLiveOption, planReload } from './config/reload';
 import { ClusterState } from './cluster/state';
 import { Maintenance } from './cluster/maintenance';
 import { persistenceDirectory, TablePersistence } from './cluster/persist';
@@ -26,6 +27,13 @@ import { SlotTables, tableSizes } from './slots/tables';
 import { packetSizeFrom } from './forward/ajp/protocol';
 
 export const SERVER_HEADER = `mcmp-edge ${RELEASE}`;
+
+/**
+ * A part of the proxy that re-reads its own files on SIGHUP (the TLS
+ * certificates, for one). It gets the freshly parsed options; it returns the
+ * names of what it applied, or throws to say why nothing was.
+ */
+export type ReloadStep = (next: ProxyOptions) => Promise<readonly string[]> | readonly string[];
 
 export interface RunningAddresses {
   readonly listen: { host: string; port: number };
@@ -53,9 +61,17 @@ export class McmpEdge {
   #advertiser: AdvertiseSender | undefined;
   #stopping: Promise<void> | undefined;
   #governor: AcceptGovernor | undefined;
+  /** The options as last loaded (SIGHUP replaces the live parts). */
+  #current: ProxyOptions;
+  readonly #reloadSteps: Array<{ name: string; step: ReloadStep }> = [];
+  #reloading: Promise<void> = Promise.resolve();
+  readonly #onHangup = (): void => {
+    this.#reloading = this.#reloading.then(() => this.reload());
+  };
 
   constructor(options: ProxyOptions, logger: Logger) {
     this.options = options;
+    this.#current = options;
     this.#logger = logger;
     const d = options.directives;
     const sizes = tableSizes(d);
@@ -143,6 +159,7 @@ export class McmpEdge {
       this.#advertiser = new AdvertiseSender({ settings: this.#advertiseSettings, managerListen: { host: manager.address, port: manager.port }, logger: this.#logger });
       await this.#advertiser.start();
     }
+    process.on('SIGHUP', this.#onHangup);
     const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port } };
     this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
     if (this.options.ignoredConfig.length > 0) {
@@ -154,6 +171,7 @@ export class McmpEdge {
   /** Graceful stop: no new MCMP or client connections, in-flight requests drain, threads exit. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      process.off('SIGHUP', this.#onHangup);
       this.#maintenance.stop();
       await this.#advertiser?.stop();
       this.#governor?.stop();
@@ -167,6 +185,65 @@ export class McmpEdge {
   #advertiseInfo(): AdvertiseInfo | undefined {
     const a = this.#advertiser?.describe();
     return a === undefined ? undefined : { ...a, serverName: a.host, virtualHost: a.managerListen };
+  }
+
+  /**
+   * The hook for parts that reload their own files on SIGHUP (TLS
+   * certificates): `step` runs after the configuration was read again.
+   */
+  addReloadStep(name: string, step: ReloadStep): void {
+    this.#reloadSteps.push({ name, step });
+  }
+
+  /**
+   * SIGHUP: reads the command line and --config again and applies what can
+   * change while running (allow lists, log level, the routing and removal
+   * directives, then the reload steps) without closing a connection. What
+   * cannot change is named in a warning and kept; a file that does not parse
+   * changes nothing.
+   */
+  async reload(): Promise<void> {
+    let next: ProxyOptions;
+    try {
+      const command = parseCommandLine(this.#current.argv);
+      if (command.kind !== 'run') return;
+      next = command.options;
+      AllowList.parse(next.allow);
+      if (next.pageAllow !== undefined) AllowList.parse(next.pageAllow);
+    } catch (err) {
+      this.#logger.error({ err: (err as Error).message }, 'reload refused: the configuration did not load; nothing changed');
+      return;
+    }
+    const plan = planReload(this.#current, next);
+    // The directive object is shared by the maintenance tick, the MCMP commands and the page: they read it at each use.
+    Object.assign(this.options.directives as unknown as Record<string, unknown>, plan.directives);
+    if (plan.allowChanged) {
+      this.#mcmpAllow = AllowList.parse(next.allow);
+      this.#pageAllow = AllowList.parse(next.pageAllow ?? next.allow);
+      this.#server.setAllow(connectionAllowList(next));
+    }
+    if (plan.logLevel !== undefined) this.#logger.level = plan.logLevel;
+    if (plan.routingChanged || plan.logLevel !== undefined) {
+      const d = this.options.directives;
+      this.#pool.reconfigure({
+        ...(plan.routingChanged && {
+          routing: { ...this.#pool.routing, useAlias: d.UseAlias, responseStatusCodeOnNoContext: d.ResponseStatusCodeOnNoContext, deterministicFailover: d.DeterministicFailover },
+        }),
+        ...(plan.logLevel !== undefined && { logLevel: plan.logLevel }),
+      });
+    }
+    const applied = [...plan.applied];
+    for (const { name, step } of this.#reloadSteps) {
+      try {
+        applied.push(...(await step(next)));
+      } catch (err) {
+        this.#logger.error({ err, step: name }, 'reload: this part kept its previous state');
+      }
+    }
+    // What was kept stays as it was in the current options, so the next reload compares against what runs.
+    this.#current = { ...next, ...keptOptions(this.#current), directives: this.options.directives };
+    if (plan.kept.length > 0) this.#logger.warn({ kept: plan.kept }, 'reload: these cannot change while running; restart to apply them');
+    this.#logger.info({ applied }, 'configuration reloaded');
   }
 
   async #dispatch(req: HttpRequest): Promise<HttpResponse> {
@@ -192,6 +269,13 @@ export class McmpEdge {
     }
     return { status: 404, headers: [['Content-Type', 'text/plain']], body: 'Not Found\n' };
   }
+}
+
+/** The running values of the options a reload cannot change. */
+function keptOptions(current: ProxyOptions): Partial<ProxyOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(current)) if (!isLiveOption(key)) out[key] = value;
+  return out as Partial<ProxyOptions>;
 }
 
 /** Where Prometheus scrapes, on the manager listener. */

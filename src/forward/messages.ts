@@ -40,7 +40,9 @@ export type ThreadCommand =
   /** Stop or go on accepting client connections (descriptors or --max-connections exhausted). */
   | { readonly type: 'accept'; readonly on: boolean }
   /** Fault injection: die by an uncaught exception or by process.exit(). */
-  | { readonly type: 'crash'; readonly how: 'throw' | 'exit' };
+  | { readonly type: 'crash'; readonly how: 'throw' | 'exit' }
+  /** SIGHUP reload: new routing options and/or log level. */
+  | { readonly type: 'reconfigure'; readonly routing?: RoutingOptions; readonly logLevel?: string };
 
 /** Thread → primary. */
 export type ThreadEvent =

@@ -109,6 +109,19 @@ export class ForwardingPool {
     return this.#piscina?.threads.length ?? 0;
   }
 
+  /** SIGHUP reload: every thread (and every later replacement) takes the new routing options and log level. */
+  reconfigure(change: { routing?: RoutingOptions; logLevel?: string }): void {
+    if (change.routing !== undefined) this.#opts.routing = change.routing;
+    if (change.logLevel !== undefined) this.#opts.logLevel = change.logLevel;
+    const command: ThreadCommand = { type: 'reconfigure', ...change };
+    for (const slot of this.#slots) slot.control?.postMessage(command);
+  }
+
+  /** The routing options threads run with now. */
+  get routing(): RoutingOptions {
+    return this.#opts.routing;
+  }
+
   /** Per thread slot: how many times its thread died and was replaced. */
   restarts(): number[] {
     return this.#slots.map((slot) => slot.restarts);

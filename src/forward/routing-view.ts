@@ -6,7 +6,7 @@ import type { TablesReader, TablesSnapshot } from '../slots/types';
 
 export class RoutingView {
   readonly #reader: TablesReader;
-  readonly #options: RoutingOptions;
+  #options: RoutingOptions;
   readonly #onRebuild: (snapshot: TablesSnapshot) => void;
   #index: RoutingIndex;
   #version: number;
@@ -19,6 +19,12 @@ export class RoutingView {
     const snapshot = reader.snapshot();
     this.#index = RoutingIndex.build(snapshot, options);
     this.#version = snapshot.version;
+  }
+
+  /** New routing options (SIGHUP reload): the index is rebuilt for the next request. */
+  setOptions(options: RoutingOptions): void {
+    this.#options = options;
+    this.#version = Number.NaN;
   }
 
   /** The index for the tables as published now. */

@@ -55,7 +55,7 @@ export interface ForwardingServerDeps {
 export class ForwardingServer implements ExchangeContext {
   readonly counters: ClusterCounters;
   readonly routing: RoutingView;
-  readonly routingOptions: RoutingOptions;
+  routingOptions: RoutingOptions;
   readonly upstreams: NodeUpstreams;
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
@@ -101,6 +101,12 @@ export class ForwardingServer implements ExchangeContext {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /** New routing options from a reload: the next request is routed with them. */
+  setRouting(routing: RoutingOptions): void {
+    this.routingOptions = routing;
+    this.routing.setOptions(routing);
   }
 
   /** Requests being served now. */

@@ -45,6 +45,10 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
           Atomics.add(task.closedAck, 0, 1);
           Atomics.notify(task.closedAck, 0);
         } else if (command.type === 'crash') crash(command.how);
+        else if (command.type === 'reconfigure') {
+          if (command.routing !== undefined) server.setRouting(command.routing);
+          if (command.logLevel !== undefined) logger.level = command.logLevel;
+        }
       });
     });
     const listening: ThreadEvent = { type: 'listening', index: task.index, port };
