@@ -10,6 +10,8 @@ import { parseCommandLine, type ProxyOptions } from '../../src/cli/args';
 import { findDirective } from '../../src/config/directives';
 import { httpdAddressToCidr } from '../../src/config/httpd/addresses';
 import { HttpdConfigError, looksLikeHttpd, readHttpdConfig } from '../../src/config/httpd/index';
+import { spawnSync } from 'node:child_process';
+import { Netns } from '../advertise/netns';
 import { startProxy } from '../helpers/proxy-process';
 import { mcmpRequest, sendRaw } from '../helpers/raw-http';
 
@@ -198,3 +200,36 @@ test('the real process: MCMP and the status page each behind their own Require',
     await p.stop();
   }
 });
+
+test('the image\'s proxy-cluster.conf, unchanged, runs the real process (advertise inside a private network namespace)', async (t) => {
+  if (!ADVERTISE) {
+    t.diagnostic('advertise is not in this build: covered by the refusal test above');
+    return;
+  }
+  const ns = Netns.create();
+  if (typeof ns === 'string') {
+    t.skip(`why: ${ns}`);
+    return;
+  }
+  // The sample's Listen 6666 becomes an explicit loopback address here: advertise needs one to announce.
+  const p = await startProxy(['--threads', '1', '--config', SAMPLE], 15000, ns.wrap);
+  try {
+    const config = mcmpRequest('CONFIG', 'JVMRoute=node1&Host=127.0.0.1&Port=9&Type=http');
+    const refused = await runIn(ns, p.managerPort, config);
+    assert.match(refused, /^HTTP\/1\.1 403 /, 'Require ip 172: loopback may not send MCMP');
+    const page = await runIn(ns, p.managerPort, 'GET /mod_cluster-manager HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(page, /^HTTP\/1\.1 200 /, 'Require ip 127.0.0 ::1: loopback sees the page');
+    assert.match(page, /mod_advertise\.c: OK/, 'AllowDisplay on shows the advertise line');
+    assert.match(page, /224\.0\.1\.105/);
+  } finally {
+    await p.stop('SIGKILL');
+    await ns.destroy();
+  }
+});
+
+/** One request inside the namespace (its loopback is not ours), with curl's raw cousin: bash's /dev/tcp. */
+function runIn(ns: Netns, port: number, request: string): Promise<string> {
+  const script = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf '%s' "$REQ" >&3; timeout 5 cat <&3`;
+  const out = spawnSync('ip', [...ns.wrap.slice(1), 'bash', '-c', script], { env: { ...process.env, REQ: request }, encoding: 'latin1', timeout: 20_000 });
+  return Promise.resolve(out.stdout);
+}
