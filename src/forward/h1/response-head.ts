@@ -53,7 +53,9 @@ function lineEnd(buf: Buffer, from: number, end: number): number {
 /** Parses buf[0, end) (end: just past the blank line) into `out`. */
 export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): void {
   let eol = lineEnd(buf, 0, end);
-  let stop = eol > 0 && buf[eol - 1] === CR ? eol - 1 : eol;
+  // Every line ends with CRLF: a bare LF is where parsers disagree on where a field ends (RFC 9112 §2.2).
+  if (eol === 0 || buf[eol - 1] !== CR) throw new ResponseParseError('bare LF in the response head');
+  let stop = eol - 1;
   // "HTTP/1.x SSS[ reason]"
   if (
     stop < 12 ||
@@ -82,9 +84,10 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
   let pos = eol + 1;
   for (;;) {
     eol = lineEnd(buf, pos, end);
-    stop = eol > pos && buf[eol - 1] === CR ? eol - 1 : eol;
-    if (stop === pos) break; // the blank line
     if (eol >= end) throw new ResponseParseError('unterminated header line');
+    if (eol === pos || buf[eol - 1] !== CR) throw new ResponseParseError('bare LF in the response head');
+    stop = eol - 1;
+    if (stop === pos) break; // the blank line
     const first = buf[pos] as number;
     if (first === SP || first === HTAB) throw new ResponseParseError('obsolete header line folding');
     let colon = pos;
@@ -137,7 +140,19 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
   if ((out.chunked || out.otherEncoding) && out.contentLength >= 0) {
     out.contentLength = -1;
     out.keepAlive = false;
+    // Nobody downstream may frame the body by the length it does not have.
+    out.headers = withoutContentLength(headers);
   }
   if (sawCloseToken) out.keepAlive = false;
   else if (http10 && sawKeepAliveToken) out.keepAlive = true;
+}
+
+function withoutContentLength(headers: Buffer[]): Buffer[] {
+  const kept: Buffer[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as Buffer;
+    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') continue;
+    kept.push(name, headers[i + 1] as Buffer);
+  }
+  return kept;
 }
