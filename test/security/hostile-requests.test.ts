@@ -136,6 +136,7 @@ const FRAMING: Vector[] = [
   { name: 'chunk sizes with bare LF', request: post('Transfer-Encoding: chunked\r\n', '2\nab\n0\n\n'), status: 200, node: 'POST /app/x', check: bodyIs('ab') },
   { name: 'chunk extension', request: post('Transfer-Encoding: chunked\r\n', '2;x=y\r\nab\r\n0\r\n\r\n'), status: 0, node: 'incomplete' },
   { name: 'negative chunk size', request: post('Transfer-Encoding: chunked\r\n', '-2\r\nab\r\n0\r\n\r\n'), status: 0, node: 'incomplete' },
+  { name: 'chunk size with a 0x prefix', request: post('Transfer-Encoding: chunked\r\n', '0x2\r\nab\r\n0\r\n\r\n'), status: 0, node: 'incomplete' },
   { name: 'Host twice', request: `GET /app/x HTTP/1.1\r\n${H}${H}\r\n`, status: 400, node: null },
   { name: 'two different Hosts', request: `GET /app/x HTTP/1.1\r\n${H}Host: evil\r\n\r\n`, status: 400, node: null },
   { name: 'Host with a path and userinfo', request: 'GET /app/x HTTP/1.1\r\nHost: a/b@c\r\n\r\n', status: 400, node: null },
