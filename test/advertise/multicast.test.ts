@@ -4,8 +4,9 @@
 // scripted Java worker with no proxyList finds the proxies from their
 // advertisements and registers with each.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import readline from 'node:readline';
 import { after, test } from 'node:test';
 import { parseAdvertisement, verifyAdvertisementDigest, type Advertisement } from '../../src/advertise/datagram';
 import { CLI, startProxy, type ProxyProcess } from '../helpers/proxy-process';
@@ -204,5 +205,48 @@ test('an AdvertiseBindAddress or AdvertiseInterface the host does not have stops
     const fatal = r.stderr.split('\n').filter((l) => l.includes('"level":60'));
     assert.equal(fatal.length, 1, r.stderr);
     assert.ok(fatal[0]!.includes(text), fatal[0]);
+  }
+});
+
+// Node's dgram cannot read a datagram's TTL; python3 can (IP_RECVTTL), so this one check uses it.
+const PYTHON_TTL_RECEIVER = `
+import json, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('', 23364))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton('224.0.1.105'), socket.inet_aton('0.0.0.0')))
+s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL
+print(json.dumps({'event': 'listening'}), flush=True)
+while True:
+    data, anc, flags, addr = s.recvmsg(600, socket.CMSG_SPACE(4))
+    ttl = [struct.unpack('i', d[:4])[0] for (level, kind, d) in anc if level == socket.IPPROTO_IP and kind == 2]  # IP_TTL
+    print(json.dumps({'event': 'datagram', 'ttl': ttl[0] if ttl else None}), flush=True)
+`;
+const python = spawnSync('python3', ['-c', 'import socket'], { encoding: 'utf8' });
+const noPython = python.error !== undefined || python.status !== 0 ? 'python3 reads the TTL of a received datagram: install python3' : false;
+
+test('AdvertiseTTL is the TTL the datagrams carry (default 10, as httpd)', { skip: skip || noPython, timeout: 60_000 }, async () => {
+  for (const [args, expected] of [
+    [[], 10],
+    [['--set', 'AdvertiseTTL=3'], 3],
+  ] as const) {
+    const ns = netns();
+    const ttls: Array<number | null> = [];
+    let listening = false;
+    const child = spawn(ns.wrap[0]!, [...ns.wrap.slice(1), 'python3', '-c', PYTHON_TTL_RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const e = JSON.parse(line) as { event: string; ttl?: number | null };
+      if (e.event === 'listening') listening = true;
+      else ttls.push(e.ttl ?? null);
+    });
+    try {
+      await until('the python receiver', () => listening);
+      const p = await proxyIn(ns, ['--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=0.200', ...args]);
+      await until('two datagrams', () => ttls.length >= 2);
+      assert.deepEqual(ttls.slice(0, 2), [expected, expected]);
+      await p.stop();
+    } finally {
+      child.kill('SIGKILL');
+    }
   }
 });
