@@ -28,8 +28,10 @@ assert.deepEqual(picked.edgeSets, ['UseAlias=On', 'Maxnode=50']);
 assert.deepEqual(parseBenchArgs(['--peers', 'none'], 2).peers, []);
 assert.deepEqual(full.edgeUpstreams, ['default']);
 assert.deepEqual(parseBenchArgs(['--edge-upstream', 'undici,h1'], 2).edgeUpstreams, ['undici', 'h1']);
+assert.deepEqual(parseBenchArgs([], 2).nodeTypes, ['http']);
+assert.deepEqual(parseBenchArgs(['--node-types', 'http,ajp'], 2).nodeTypes, ['http', 'ajp']);
 
-for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--what'], ['positional']]) {
+for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--what'], ['positional']]) {
   assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
 }
 assert.equal(parseBenchArgs(['--warmup', '0'], 2).warmupSec, 0);

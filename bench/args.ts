@@ -8,6 +8,8 @@ import type { ConnectionMode } from './e2e/scenarios';
 export const PEERS = ['nginx', 'haproxy', 'httpd'] as const;
 export type PeerName = (typeof PEERS)[number];
 export const PARTS = ['micro', 'e2e', 'management'] as const;
+export const NODE_TYPES = ['http', 'ajp'] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -26,6 +28,8 @@ export interface BenchOptions {
   readonly edgeSets: readonly string[];
   /** Upstream clients to run mcmp-edge with, one target each (['default']: the proxy's own choice). */
   readonly edgeUpstreams: readonly EdgeUpstream[];
+  /** Node types to measure: http (the uWS backend, always) and ajp (the same Tomcat over HTTP and over AJP). */
+  readonly nodeTypes: readonly NodeType[];
   readonly microFilter: readonly string[];
   readonly microTimeSec: number;
   readonly statusSeconds: number;
@@ -57,6 +61,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --load auto|wrk|autocannon    load generator (default: wrk if installed)
   --edge-set Name=Value     extra --set for mcmp-edge (repeatable; the bench already sets EnableOptions=Off)
   --edge-upstream undici,h1 mcmp-edge once per upstream client (MCMP_EDGE_UPSTREAM), side by side (default: the proxy's default)
+  --node-types http,ajp     ajp adds the same Tomcat over HTTP and over AJP, side by side (needs tomcat10; httpd
+                            with mod_proxy_http/mod_proxy_ajp as the peer when installed) (default: http)
   --micro-filter WORD       only micro suites whose name contains WORD (repeatable)
   --micro-time S            seconds per micro case (default 1; --quick 0.1)
   --status-seconds S        seconds per STATUS-rate phase (default 3; --quick 1)
@@ -115,6 +121,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         load: { type: 'string' },
         'edge-set': { type: 'string', multiple: true },
         'edge-upstream': { type: 'string' },
+        'node-types': { type: 'string' },
         'micro-filter': { type: 'string', multiple: true },
         'micro-time': { type: 'string' },
         'status-seconds': { type: 'string' },
@@ -164,6 +171,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     load,
     edgeSets: v['edge-set'] ?? [],
     edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
+    nodeTypes: mapNames('node-types', list(v['node-types']), Object.fromEntries(NODE_TYPES.map((t) => [t, t])) as Record<string, NodeType>, ['http']),
     microFilter: v['micro-filter'] ?? [],
     microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.1 : 1, { integer: false }),
     statusSeconds: positive('status-seconds', v['status-seconds'], quick ? 1 : 3),

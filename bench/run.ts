@@ -13,6 +13,7 @@ import { pickLoadGenerator, type LoadGenerator } from './e2e/load';
 import { measureManagement, type ManagementResult } from './e2e/management';
 import { setClockTicks, stopAll } from './e2e/proc';
 import { runScenario, warmUp, type ScenarioResult } from './e2e/scenarios';
+import { runTomcatComparison } from './e2e/tomcat-compare';
 import { directTarget } from './e2e/targets/direct';
 import { haproxyTarget } from './e2e/targets/haproxy';
 import { httpdTarget } from './e2e/targets/httpd';
@@ -200,6 +201,18 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
           print,
         });
         for (const e of management.errors) failures.push(`management: ${e}`);
+      }
+    }
+    if (doE2e && o.nodeTypes.includes('ajp')) {
+      for (const r of await runTomcatComparison(o, {
+        gen,
+        tmpDir,
+        print,
+        skip: (target, reason) => skipped.push({ target, reason }),
+        fail: (message) => failures.push(message),
+      })) {
+        scenarios.push(r);
+        print(scenarioTable(r));
       }
     }
   } finally {

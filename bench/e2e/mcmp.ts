@@ -53,12 +53,14 @@ export interface NodeRegistration {
   readonly port: number;
   readonly contexts: readonly string[];
   readonly aliases?: string;
+  /** CONFIG Type (default http). */
+  readonly type?: 'http' | 'ajp';
 }
 
 /** CONFIG, ENABLE-APP per context, then STATUS Load=100, as a Tomcat does at start; STATUS must say State=OK. */
 export async function registerNode(mcmp: McmpConnection, n: NodeRegistration): Promise<void> {
   const aliases = n.aliases ?? `localhost,${LOOPBACK}`;
-  await mcmp.expectOk('CONFIG', `JVMRoute=${n.route}&Host=${LOOPBACK}&Port=${n.port}&Type=http`);
+  await mcmp.expectOk('CONFIG', `JVMRoute=${n.route}&Host=${LOOPBACK}&Port=${n.port}&Type=${n.type ?? 'http'}`);
   for (const ctx of n.contexts) await mcmp.expectOk('ENABLE-APP', `JVMRoute=${n.route}&Alias=${aliases}&Context=${ctx}`);
   const st = await mcmp.expectOk('STATUS', `JVMRoute=${n.route}&Load=100`);
   if (!st.body.includes('State=OK')) throw new McmpCallError(`STATUS for ${n.route} did not answer State=OK: ${JSON.stringify(st.body)}`);

@@ -66,6 +66,8 @@ export interface ScenarioOptions {
   readonly warmupSec: number;
   readonly backendPid: number;
   readonly print: (line: string) => void;
+  /** Request path per body size (default: the uWS backend's BODY_PATHS). */
+  readonly paths?: Readonly<Record<BodySize, string>>;
 }
 
 export function median(values: readonly number[]): number {
@@ -80,7 +82,7 @@ async function measureOnce(t: RunningTarget, sc: Scenario, o: ScenarioOptions, r
   if (pid !== undefined) resetPeakRss(pid);
   const cpu0 = pid !== undefined ? treeCpuMicros(pid) : 0;
   const be0 = cpuMicros(o.backendPid);
-  const load = await o.gen.run({ port: t.port, path: BODY_PATHS[sc.size], connections: o.connections, durationSec: o.durationSec, closeEachRequest: sc.mode === 'close' });
+  const load = await o.gen.run({ port: t.port, path: (o.paths ?? BODY_PATHS)[sc.size], connections: o.connections, durationSec: o.durationSec, closeEachRequest: sc.mode === 'close' });
   const cpu1 = pid !== undefined ? treeCpuMicros(pid) : 0;
   const be1 = cpuMicros(o.backendPid);
   const n = Math.max(1, load.requests);
@@ -118,7 +120,7 @@ export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptio
   for (const t of targets) {
     if (isInterrupted()) return;
     try {
-      await o.gen.run({ port: t.port, path: BODY_PATHS.small, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
+      await o.gen.run({ port: t.port, path: (o.paths ?? BODY_PATHS).small, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
     } catch (e) {
       o.print(`  warm-up of ${t.label} failed: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -31,6 +31,8 @@ export function tomcatMissing(): string | null {
 }
 
 export interface TomcatOptions {
+  /** JVM heap and flags for a long run (the bench); the tests' defaults start faster. */
+  readonly jvmArgs?: readonly string[];
   /** Engine jvmRoute (the session-id suffix). */
   readonly jvmRoute?: string;
   /** AJP connectors' packetSize (default 8192). */
@@ -45,6 +47,8 @@ export interface Tomcat {
   readonly ajpSecretPort: number;
   readonly jvmRoute: string;
   readonly base: string;
+  /** The JVM's process id (the bench measures its CPU). */
+  readonly pid: number;
   /** Everything the JVM wrote (stdout + stderr). */
   output(): string;
   /** Stops the JVM (SIGKILL after a grace period) and removes CATALINA_BASE. */
@@ -129,8 +133,7 @@ export async function startTomcat(options: TomcatOptions = {}): Promise<Tomcat> 
   const child: ChildProcess = spawn(
     'java',
     [
-      '-Xmx384m',
-      '-XX:+UseSerialGC',
+      ...(options.jvmArgs ?? ['-Xmx384m', '-XX:+UseSerialGC']),
       '-Xshare:auto',
       `-Decho.route=${jvmRoute}`,
       `-Dcatalina.home=${CATALINA_HOME}`,
@@ -170,6 +173,7 @@ export async function startTomcat(options: TomcatOptions = {}): Promise<Tomcat> 
     ajpSecretPort,
     jvmRoute,
     base,
+    pid: child.pid as number,
     output: () => output,
     kill: () => {
       if (child.exitCode === null) child.kill('SIGKILL');

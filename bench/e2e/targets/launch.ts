@@ -22,6 +22,8 @@ export interface LaunchOptions {
   readonly managerPort?: number;
   /** Extra environment for the proxy process. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The request that proves the proxy reaches its backend (default: the uWS backend's small body). */
+  readonly ready?: { readonly path: string; readonly bytes: number };
 }
 
 function tailOf(file: string | undefined): string {
@@ -55,8 +57,9 @@ export async function launchProxy(o: LaunchOptions): Promise<RunningTarget> {
       await fail(e instanceof Error ? e.message : String(e));
     }
   }
-  const problem = await waitForHttp200(o.port, BODY_PATHS.small, BODY_SIZES.small, timeoutMs, alive);
-  if (problem !== undefined) await fail(`GET ${BODY_PATHS.small} through it did not return 200 with ${BODY_SIZES.small} bytes (last: ${problem})`);
+  const ready = o.ready ?? { path: BODY_PATHS.small, bytes: BODY_SIZES.small };
+  const problem = await waitForHttp200(o.port, ready.path, ready.bytes, timeoutMs, alive);
+  if (problem !== undefined) await fail(`GET ${ready.path} through it did not return 200 with ${ready.bytes} bytes (last: ${problem})`);
   return {
     label: o.label,
     kind: o.kind,

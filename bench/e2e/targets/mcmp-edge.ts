@@ -23,8 +23,15 @@ export function mcmpEdgeLabel(threads: number, upstream: EdgeUpstream = 'default
   return upstream === 'default' ? `mcmp-edge ${threads}t` : `mcmp-edge ${threads}t ${upstream}`;
 }
 
-export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default'): TargetSpec {
-  const label = mcmpEdgeLabel(threads, upstream);
+/** A node other than the uWS backend: the Tomcat of the AJP comparison, over HTTP or AJP. */
+export interface EdgeNode {
+  readonly type: 'http' | 'ajp';
+  readonly contexts: readonly string[];
+  readonly ready: { readonly path: string; readonly bytes: number };
+}
+
+export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default', node?: EdgeNode): TargetSpec {
+  const label = node === undefined ? mcmpEdgeLabel(threads, upstream) : `${mcmpEdgeLabel(threads, upstream)} ${node.type}`;
   return {
     kind: 'mcmp-edge',
     label,
@@ -48,11 +55,12 @@ export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstrea
         port,
         managerPort,
         env: upstream === 'default' ? undefined : { MCMP_EDGE_UPSTREAM: upstream },
+        ready: node?.ready,
         async afterListen() {
           if (!(await waitForPort(managerPort, 10_000))) throw new Error(`MCMP port ${managerPort} not listening`);
           const mcmp = await McmpConnection.open(managerPort);
           try {
-            await registerNode(mcmp, { route: 'node1', port: ctx.backendPort, contexts: ['/'] });
+            await registerNode(mcmp, { route: 'node1', port: ctx.backendPort, contexts: node?.contexts ?? ['/'], type: node?.type });
           } finally {
             mcmp.close();
           }
