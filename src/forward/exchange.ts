@@ -32,6 +32,8 @@ export interface ExchangeContext {
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
   readonly logger: Logger;
+  /** A client that takes no byte of its response for this long is dropped (--send-timeout). */
+  readonly sendTimeoutMs: number;
   /** The thread is stopping: every response says Connection: close, so no client sends another request on it. */
   readonly draining: boolean;
   /** Called exactly once per exchange, when it is over. */
@@ -154,6 +156,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   clientAborted(): void {
     if (this.#clientGone) return;
     this.#clientGone = true;
+    this.#writer?.dispose();
     this.#releaseBody(true);
     switch (this.#state) {
       case State.Receiving:
@@ -185,6 +188,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
         this.#state = State.Done;
         this.#clientDone = true;
         this.#releaseBody(true);
+        this.#writer?.dispose();
         this.#res.cork(() => this.#res.close());
       } else {
         this.#state = State.Done;
@@ -320,7 +324,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#noBody = statusCode === 204 || statusCode === 304 || this.#head.method === 'HEAD';
     this.#headPending = true;
     if (!this.#noBody) {
-      this.#writer = new ResponseBodyWriter(this.#res, this.#contentLength, this);
+      this.#writer = new ResponseBodyWriter(this.#res, this.#contentLength, this, this.#ctx.sendTimeoutMs);
       // Bytes that arrive in the same read as the head go out with it, in one
       // write; only a head whose body is slow to come is flushed on its own.
       process.nextTick(ProxyExchange.#flushHead, this);
@@ -394,6 +398,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#clientDone = true;
     this.#closeAttempt();
     this.#releaseBody(true);
+    this.#writer?.dispose();
     this.#res.cork(() => this.#res.close());
     this.#finish();
   }

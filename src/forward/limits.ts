@@ -3,10 +3,11 @@
 // written down here once; the command line and the tests take them from here.
 
 export interface TrafficLimits {
-  /** A client that takes no byte of its response for this long is dropped (nginx send_timeout). */
+  /**
+   * A client that takes no byte of its response for this long is dropped
+   * (nginx send_timeout). Content-Length bodies only: see response-body.ts.
+   */
   readonly sendTimeoutMs: number;
-  /** A client that sends no byte of a request body it announced for this long is dropped (nginx client_body_timeout). */
-  readonly receiveTimeoutMs: number;
   /**
    * How long a node may take to answer (and between two reads of its body)
    * when its CONFIG sent no Timeout. httpd's `Timeout` default, which
@@ -18,6 +19,5 @@ export interface TrafficLimits {
 
 export const TRAFFIC_LIMIT_DEFAULTS: TrafficLimits = Object.freeze({
   sendTimeoutMs: 60_000,
-  receiveTimeoutMs: 60_000,
   nodeTimeoutMs: 60_000,
 });

@@ -1,7 +1,22 @@
 // Streams a response body to a uWS client with backpressure: the producer (a
 // node's response, a file) is told to stop when uWS holds unsent bytes and to
 // go on from uWS's onWritable. Never a whole body in memory.
+//
+// A client that stops reading (issue 13): uWebSockets.js 20.30 arms a 10 s
+// socket timeout (HTTP_IDLE_TIMEOUT_S, checked on a 4 s tick, so 8–12 s)
+// whenever a write finds the socket full, and closes the connection when it
+// fires; only another failed write re-arms it (a writable event disarms it).
+// So while a Content-Length body is stalled, the writer offers its held-back
+// bytes to uWS again every few seconds: the write fails without taking
+// anything (tryEnd writes optionally) and re-arms uWS's timer. The client is
+// dropped only after --send-timeout without progress of the write offset
+// (nginx's send_timeout). A chunked body has no held-back bytes (uWS buffers
+// a whole chunk), so uWS's own ≈10 s applies there.
 import type { HttpResponse } from 'uWebSockets.js';
+import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
+
+/** Below uWS's earliest timeout (8 s): every stall poke re-arms it in time. */
+const STALL_POKE_MS = 3000;
 
 /** Who produces the body: paused when write() returned false, resumed by drained(). */
 export interface BodyProducer {
@@ -25,11 +40,24 @@ export class ResponseBodyWriter {
   #pendingOffset = 0;
   #watching = false;
   #done = false;
+  readonly #sendTimeoutMs: number;
+  /** Runs while a Content-Length body is held back by a client that does not read. */
+  #stallTimer: NodeJS.Timeout | null = null;
+  #stallOffset = 0;
+  #progressAt = 0;
+  #disposed = false;
 
-  constructor(res: HttpResponse, total: number, producer: BodyProducer) {
+  constructor(res: HttpResponse, total: number, producer: BodyProducer, sendTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.sendTimeoutMs) {
     this.#res = res;
     this.#total = total;
     this.#producer = producer;
+    this.#sendTimeoutMs = sendTimeoutMs;
+  }
+
+  /** The response is over or its client gone: the response object must not be touched again. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#stopStallTimer();
   }
 
   /** True once uWS considers the response complete (the response object is then dead). */
@@ -63,6 +91,7 @@ export class ResponseBodyWriter {
     this.#pending = Buffer.from(chunk);
     this.#pendingOffset = offset;
     this.#watchWritable();
+    this.#startStallTimer();
     return false;
   }
 
@@ -90,6 +119,51 @@ export class ResponseBodyWriter {
     this.#res.onWritable((offset) => this.#onWritable(offset));
   }
 
+  #startStallTimer(): void {
+    if (this.#stallTimer !== null || this.#disposed) return;
+    this.#stallOffset = this.#res.getWriteOffset();
+    this.#progressAt = Date.now();
+    this.#stallTimer = setInterval(() => this.#onStallTick(), STALL_POKE_MS);
+  }
+
+  #stopStallTimer(): void {
+    if (this.#stallTimer === null) return;
+    clearInterval(this.#stallTimer);
+    this.#stallTimer = null;
+  }
+
+  #onStallTick(): void {
+    if (this.#disposed || this.#done || this.#pending === null) {
+      this.#stopStallTimer();
+      return;
+    }
+    try {
+      this.#keepStalledClient();
+    } catch {
+      // The response died without dispose() (uWS throws on a discarded response): stop looking at it.
+      this.dispose();
+    }
+  }
+
+  #keepStalledClient(): void {
+    const res = this.#res;
+    const offset = res.getWriteOffset();
+    const now = Date.now();
+    if (offset !== this.#stallOffset) {
+      this.#stallOffset = offset;
+      this.#progressAt = now;
+    } else if (now - this.#progressAt >= this.#sendTimeoutMs) {
+      // --send-timeout without a byte taken: the client is gone in all but name.
+      this.#stopStallTimer();
+      // Not corked: uWS does not carry out a close made inside cork() outside its own callbacks.
+      res.close();
+      return;
+    }
+    // Offer the held-back bytes again, uncorked so that uWS writes them optionally: taken only if the
+    // client read meanwhile (that is progress), otherwise nothing moves and uWS's timer is re-armed.
+    this.#onWritable(offset);
+  }
+
   #onWritable(offset: number): boolean {
     const pending = this.#pending;
     if (pending === null) {
@@ -100,11 +174,13 @@ export class ResponseBodyWriter {
     if (done) {
       this.#done = true;
       this.#pending = null;
+      this.#stopStallTimer();
       this.#producer.drained();
       return true;
     }
     if (ok) {
       this.#pending = null;
+      this.#stopStallTimer();
       this.#producer.drained();
     }
     return ok;

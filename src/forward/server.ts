@@ -99,6 +99,10 @@ export class ForwardingServer implements ExchangeContext {
     this.#app.ws('/*', this.#tunnels.behavior());
   }
 
+  get sendTimeoutMs(): number {
+    return this.#options.limits.sendTimeoutMs;
+  }
+
   get draining(): boolean {
     return this.#draining;
   }

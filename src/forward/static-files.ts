@@ -130,6 +130,7 @@ class StaticReply implements LocalResponse, BodyProducer {
   #aborted = false;
   #finished = false;
   #stream: fs.ReadStream | null = null;
+  #writer: ResponseBodyWriter | null = null;
 
   constructor(res: HttpResponse, head: boolean, close: boolean, done: () => void) {
     this.#res = res;
@@ -141,6 +142,7 @@ class StaticReply implements LocalResponse, BodyProducer {
   abort(): void {
     if (this.#finished) return;
     this.#aborted = true;
+    this.#writer?.dispose();
     this.#stream?.destroy();
     this.#finish();
   }
@@ -172,6 +174,7 @@ class StaticReply implements LocalResponse, BodyProducer {
       return;
     }
     const writer = new ResponseBodyWriter(res, size, this);
+    this.#writer = writer;
     res.cork(() => {
       res.writeStatus('200 OK').writeHeader('Content-Type', contentType);
       if (this.#close) res.writeHeader('Connection', 'close');
