@@ -74,6 +74,8 @@ export const CONNECTION_FAILURES: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
   // An AJP node that did not answer CPING (twice): AJP.md §6.3 row 2.
   'ERR_MCMP_EDGE_AJP_CPING',
+  // The node's certificate did not verify, or its TLS handshake failed (src/tls/errors.ts).
+  'ERR_MCMP_EDGE_UPSTREAM_TLS',
 ]);
 
 export function errorCode(err: Error): string {

@@ -5,6 +5,15 @@ import type { HttpRequest } from 'uWebSockets.js';
 import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './request-framing';
 import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './request-path';
 
+/** The listener a request came in on: what the node learns as X-Forwarded-Proto/-Port. */
+export interface ClientListener {
+  readonly scheme: 'http' | 'https';
+  /** 0: unknown (no X-Forwarded-Port). */
+  readonly port: number;
+}
+
+export const PLAIN_LISTENER: ClientListener = { scheme: 'http', port: 0 };
+
 /** What the forwarding path needs from one client request head (uWS's HttpRequest dies with the handler). */
 export class ClientRequestHead {
   /** As received (case kept): undici and the node see the same method. */
@@ -54,6 +63,8 @@ export class ClientRequestHead {
   transferEncoding = '';
   /** Bytes of the header section as received (name, ": ", value, CRLF per field). */
   headBytes = 0;
+  /** The port the client connected to (0 when unknown); sent as X-Forwarded-Port. */
+  port = 0;
 
   get hasBody(): boolean {
     return this.contentLength > 0 || this.chunked;
@@ -120,6 +131,7 @@ function collect(name: string, value: string): void {
     case 'expect':
     // Set by this proxy, never trusted from the client.
     case 'x-forwarded-proto':
+    case 'x-forwarded-port':
       return;
     default:
       if (name.charCodeAt(0) === 112 /* p */ && name.startsWith('proxy-')) return;
@@ -132,7 +144,8 @@ function collect(name: string, value: string): void {
  * builds the header list for the node. `url` is the target as uWS gives it
  * (path, and `?query` when there is one); `head.url` becomes its normalised
  * form under `rules`. `clientAddress` is the text form uWS gives (no syscall);
- * `proto` is the scheme the client used. A request to refuse has `refusal` set.
+ * `proto` is the scheme the client used and `port` the port it connected to
+ * (0: unknown, no X-Forwarded-Port). A request to refuse has `refusal` set.
  */
 export function readRequestHead(
   req: HttpRequest,
@@ -140,8 +153,10 @@ export function readRequestHead(
   clientAddress: string,
   proto: string,
   rules: PathRules = DEFAULT_PATH_RULES,
+  port = 0,
 ): ClientRequestHead {
   const head = new ClientRequestHead();
+  head.port = port;
   head.method = req.getCaseSensitiveMethod();
   head.url = url;
   target = head;
@@ -158,6 +173,7 @@ export function readRequestHead(
   head.proxyHeadersFrom = h.length;
   h.push('x-forwarded-for', head.forwardedFor === '' ? clientAddress : `${head.forwardedFor}, ${clientAddress}`);
   h.push('x-forwarded-proto', proto);
+  if (port > 0) h.push('x-forwarded-port', String(port));
   if (head.host !== '') h.push('x-forwarded-host', head.forwardedHost === '' ? head.host : `${head.forwardedHost}, ${head.host}`);
   return head;
 }

@@ -5,6 +5,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { RoutingOptions } from '../router/index';
 import type { TableSizes } from '../slots/types';
 import type { TrafficLimits } from './limits';
+import type { EdgeTlsSettings } from '../tls/settings';
+import type { UpstreamTlsSettings } from '../tls/upstream';
 
 /** The long-lived task one forwarding thread runs. */
 export interface ThreadTask {
@@ -27,6 +29,10 @@ export interface ThreadTask {
   readonly limits: TrafficLimits;
   readonly logLevel: string;
   readonly maxSessionId: number;
+  /** HTTPS listeners (ports resolved, never 0), null: none. */
+  readonly tls: EdgeTlsSettings | null;
+  readonly tlsPassphrase: string | undefined;
+  readonly upstreamTls: UpstreamTlsSettings;
   readonly control: MessagePort;
   /** Shared with the pool: incremented when the thread closed its sockets on 'close-now'. */
   readonly closedAck: Int32Array;
@@ -42,13 +48,17 @@ export type ThreadCommand =
   /** Fault injection: die by an uncaught exception or by process.exit(). */
   | { readonly type: 'crash'; readonly how: 'throw' | 'exit' }
   /** SIGHUP reload: new routing options and/or log level. */
-  | { readonly type: 'reconfigure'; readonly routing?: RoutingOptions; readonly logLevel?: string };
+  | { readonly type: 'reconfigure'; readonly routing?: RoutingOptions; readonly logLevel?: string }
+  /** SIGHUP: rebuild the HTTPS listeners from the certificate files (checked by the primary). */
+  | { readonly type: 'tls-reload'; readonly passphrase: string | undefined };
 
 /** Thread → primary. */
 export type ThreadEvent =
   | { readonly type: 'listening'; readonly index: number; readonly port: number }
   /** A msgpackr-packed SessionReport[]. */
-  | { readonly type: 'sessions'; readonly batch: Uint8Array };
+  | { readonly type: 'sessions'; readonly batch: Uint8Array }
+  /** Answer to 'tls-reload': false when this thread kept its previous certificates. */
+  | { readonly type: 'tls-reloaded'; readonly index: number; readonly ok: boolean };
 
 /** One session id seen in a response (MCMP.md §5.11), for the session-id table. */
 export interface SessionReport {

@@ -14,6 +14,8 @@ import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTas
 import { decodeSessionBatch } from './sessions';
 import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
 import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
+import type { EdgeTlsSettings } from '../tls/settings';
+import { VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from '../tls/upstream';
 
 export interface ForwardingOptions {
   listenHost: string;
@@ -37,6 +39,11 @@ export interface ForwardingOptions {
   logLevel: string;
   /** > 0: report session ids to the primary. */
   maxSessionId: number;
+  /** HTTPS listeners (--listen-tls); a port 0 is resolved to a free port at start. */
+  tls?: EdgeTlsSettings | null;
+  tlsPassphrase?: string;
+  /** TLS towards https/wss nodes; default: verify against Node's CA store. */
+  upstreamTls?: UpstreamTlsSettings;
 }
 
 export type SessionListener = (batch: Array<{ sessionId: string; route: string; oldSessionId?: string }>) => void;
@@ -51,6 +58,8 @@ const CRASH_LOOP_WINDOW_MS = 10_000;
 const STOP_GRACE_MS = 5000;
 /** How long an exiting process waits for its threads to close their sockets. */
 const EXIT_CLOSE_WAIT_MS = 1000;
+/** How long a TLS reload waits for each thread's answer. */
+const TLS_RELOAD_WAIT_MS = 10_000;
 
 interface ThreadSlot {
   readonly index: number;
@@ -81,6 +90,12 @@ export class ForwardingPool {
   /** Threads add 1 here once they closed their sockets on 'close-now'. */
   readonly #closedAck = new Int32Array(new SharedArrayBuffer(4));
   readonly #onProcessExit = (): void => this.#closeThreadsOnExit();
+  /** The HTTPS listeners with their ports resolved (null: none). */
+  #tls: EdgeTlsSettings | null = null;
+  /** Changes on reload: a thread started later must use the current one. */
+  #tlsPassphrase: string | undefined;
+  /** Threads whose answer to a TLS reload is awaited, by slot index. */
+  readonly #tlsReloads = new Map<number, (ok: boolean) => void>();
 
   constructor(opts: ForwardingOptions, logger: Logger) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${opts.threads}`);
@@ -95,6 +110,42 @@ export class ForwardingPool {
   /** The port every thread listens on (0 before start()). */
   get port(): number {
     return this.#port;
+  }
+
+  /** The ports of the HTTPS listeners, in --listen-tls order (empty before start()). */
+  get tlsPorts(): number[] {
+    return this.#tls?.listen.map((l) => l.port) ?? [];
+  }
+
+  /**
+   * Every running thread rebuilds its HTTPS listeners from the certificate
+   * files (already checked by the caller). Resolves with the threads that did
+   * and those that kept their previous certificates (or did not answer).
+   */
+  async reloadTls(passphrase: string | undefined): Promise<{ reloaded: number; failed: number }> {
+    this.#tlsPassphrase = passphrase;
+    if (this.#tls === null) return { reloaded: 0, failed: 0 };
+    const answers: Array<Promise<boolean>> = [];
+    for (const slot of this.#slots) {
+      const control = slot.control;
+      if (control === null || !slot.listening) continue;
+      answers.push(
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => done(false), TLS_RELOAD_WAIT_MS);
+          const done = (ok: boolean): void => {
+            clearTimeout(timer);
+            this.#tlsReloads.delete(slot.index);
+            resolve(ok);
+          };
+          this.#tlsReloads.set(slot.index, done);
+          const command: ThreadCommand = { type: 'tls-reload', passphrase };
+          control.postMessage(command);
+        }),
+      );
+    }
+    const results = await Promise.all(answers);
+    const reloaded = results.filter((ok) => ok).length;
+    return { reloaded, failed: results.length - reloaded };
   }
 
   /** Threads currently accepting connections. */
@@ -153,6 +204,8 @@ export class ForwardingPool {
     this.#piscina.on('error', (err: unknown) => this.#logger.error({ err }, 'forwarding thread error'));
     process.on('exit', this.#onProcessExit);
     try {
+      this.#tlsPassphrase = this.#opts.tlsPassphrase;
+      this.#tls = await resolveTlsPorts(this.#opts.tls ?? null);
       // The first thread settles the port; the others join it (SO_REUSEPORT).
       if (this.#opts.listenPort !== 0) {
         this.#port = this.#opts.listenPort;
@@ -299,6 +352,9 @@ export class ForwardingPool {
       limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits },
       logLevel: o.logLevel,
       maxSessionId: o.maxSessionId,
+      tls: this.#tls,
+      tlsPassphrase: this.#tlsPassphrase,
+      upstreamTls: o.upstreamTls ?? VERIFY_BY_DEFAULT,
       control: port2,
       closedAck: this.#closedAck,
     };
@@ -313,6 +369,8 @@ export class ForwardingPool {
           resolve();
         } else if (event.type === 'sessions') {
           this.#deliverSessions(event.batch);
+        } else if (event.type === 'tls-reloaded') {
+          this.#tlsReloads.get(event.index)?.(event.ok);
         }
       });
       const ended = (err: unknown): void => {
@@ -363,6 +421,14 @@ export class ForwardingPool {
       }
     }
   }
+}
+
+/** The HTTPS listeners with every port 0 replaced by a free port (uWS shares only a port it was given). */
+async function resolveTlsPorts(tls: EdgeTlsSettings | null): Promise<EdgeTlsSettings | null> {
+  if (tls === null) return null;
+  const listen = [];
+  for (const l of tls.listen) listen.push(l.port !== 0 ? l : { host: l.host, port: await freePort(l.host) });
+  return { ...tls, listen };
 }
 
 /** A port that is free on `host` right now. */

@@ -10,7 +10,10 @@ import type { Logger } from '../log';
 import { ListenError } from './errors';
 import type { TrafficLimits } from './limits';
 import { ProxyExchange, type ExchangeContext } from './exchange';
-import { readRequestHead, type ClientRequestHead } from './headers';
+import { readRequestHead, type ClientListener, type ClientRequestHead } from './headers';
+import type { EdgeTlsSettings } from '../tls/settings';
+import { upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from '../tls/upstream';
+import { EdgeTlsApps } from './tls-apps';
 import { writeTextReply } from './replies';
 import { StreamedRequestBody } from './request-body';
 import { EncodedSlashes, type PathRules } from './request-path';
@@ -43,6 +46,12 @@ export interface ForwardingServerOptions {
   readonly encodedSlashes?: EncodedSlashes;
   readonly drainTimeoutMs: number;
   readonly limits: TrafficLimits;
+  /** HTTPS listeners (--listen-tls), null: none. */
+  readonly tls?: EdgeTlsSettings | null;
+  /** The passphrase of encrypted keys (read by the primary). */
+  readonly tlsPassphrase?: string;
+  /** TLS towards https/wss nodes (SSLProxyVerify, --upstream-ca). */
+  readonly upstreamTls?: UpstreamTlsSettings;
 }
 
 export interface ForwardingServerDeps {
@@ -65,6 +74,7 @@ export class ForwardingServer implements ExchangeContext {
   readonly #uws: Uws;
   readonly #app: TemplatedApp;
   readonly #tunnels: WebSocketTunnels;
+  readonly #tlsApps: EdgeTlsApps | null;
   #listenSocket: us_listen_socket | null = null;
   /** The port bound by listen(). */
   #port = 0;
@@ -81,11 +91,17 @@ export class ForwardingServer implements ExchangeContext {
     this.routingOptions = options.routing;
     this.pathRules = { encodedSlashes: options.encodedSlashes ?? EncodedSlashes.Off, canonical: !options.useNocanon };
     this.#options = options;
-    this.upstreams = new NodeUpstreams(deps.logger, undefined, options.limits.nodeTimeoutMs, {
-      packetSize: options.ajpPacketSize,
-      // AJP_LOCAL_ADDR: known only when the listener is bound to one address (uWS does not say which one a client reached).
-      localAddress: isWildcard(options.host) ? '' : options.host.replace(/^\[(.*)\]$/, '$1'),
-    });
+    this.upstreams = new NodeUpstreams(
+      deps.logger,
+      undefined,
+      options.limits.nodeTimeoutMs,
+      {
+        packetSize: options.ajpPacketSize,
+        // AJP_LOCAL_ADDR: known only when the listener is bound to one address (uWS does not say which one a client reached).
+        localAddress: isWildcard(options.host) ? '' : options.host.replace(/^\[(.*)\]$/, '$1'),
+      },
+      upstreamTlsOptions(options.upstreamTls ?? VERIFY_BY_DEFAULT),
+    );
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
     this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
     this.#uws = loadUws();
@@ -93,10 +109,21 @@ export class ForwardingServer implements ExchangeContext {
     // thread) is set silent; `_cfg('silent')` is the package's switch for it.
     this.#uws._cfg('silent');
     this.#app = this.#uws.App();
-    this.#app.any('/*', (res, req) => this.#onRequest(res, req));
     // Only requests with a WebSocket key reach it; it serves the others as plain requests.
-    this.#tunnels = new WebSocketTunnels(this, (res, req) => this.#onRequest(res, req));
-    this.#app.ws('/*', this.#tunnels.behavior());
+    this.#tunnels = new WebSocketTunnels(this, (res, req, listener) => this.#onRequest(res, req, listener));
+    this.#routes(this.#app, { scheme: 'http', port: options.port });
+    const tls = options.tls ?? null;
+    this.#tlsApps = tls === null ? null : new EdgeTlsApps(this.#uws, tls, (app, listener) => this.#routes(app, listener), deps.logger);
+  }
+
+  #routes(app: TemplatedApp, listener: ClientListener): void {
+    app.any('/*', (res, req) => this.#onRequest(res, req, listener));
+    app.ws('/*', this.#tunnels.behavior(listener));
+  }
+
+  /** SIGHUP: new TLS handshakes use the certificate files as they are now; false if they cannot be used (the old ones stay). */
+  reloadTls(passphrase: string | undefined): Promise<boolean> {
+    return this.#tlsApps === null ? Promise.resolve(true) : this.#tlsApps.reload(passphrase);
   }
 
   get sendTimeoutMs(): number {
@@ -120,8 +147,9 @@ export class ForwardingServer implements ExchangeContext {
 
 
   /** Binds the port (SO_REUSEPORT, shared with the other threads); resolves with it. */
-  listen(): Promise<number> {
+  async listen(): Promise<number> {
     const { host, port } = this.#options;
+    await this.#tlsApps?.listen(this.#options.tlsPassphrase);
     return new Promise((resolve, reject) => {
       this.#app.listen(host, port, (socket) => {
         if (socket === false) {
@@ -201,6 +229,7 @@ export class ForwardingServer implements ExchangeContext {
     this.#closed = true;
     this.#closeListenSocket();
     this.#tunnels.closeAll();
+    this.#tlsApps?.closeAll();
     // App.close() (closes every socket of the app) exists in the native addon
     // but is missing from the package's type declarations.
     (this.#app as TemplatedApp & { close(): void }).close();
@@ -211,6 +240,7 @@ export class ForwardingServer implements ExchangeContext {
   }
 
   #closeListenSocket(): void {
+    this.#tlsApps?.closeListenSockets();
     if (this.#listenSocket === null) return;
     this.#uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
@@ -223,12 +253,12 @@ export class ForwardingServer implements ExchangeContext {
     return exchange;
   }
 
-  #onRequest(res: HttpResponse, req: HttpRequest): void {
+  #onRequest(res: HttpResponse, req: HttpRequest, listener: ClientListener): void {
     let exchange: ProxyExchange | undefined;
     try {
       const query = req.getQuery();
       const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http', this.pathRules);
+      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), listener.scheme, this.pathRules, listener.port);
       if (head.refusal !== 0) {
         // Framing, Host or target refused: answered here, never forwarded, and the connection closed.
         writeTextReply(res, head.refusal, head.closeConnection, true);

@@ -28,6 +28,9 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
       encodedSlashes: task.encodedSlashes,
       drainTimeoutMs: task.drainTimeoutMs,
       limits: task.limits,
+      tls: task.tls,
+      tlsPassphrase: task.tlsPassphrase,
+      upstreamTls: task.upstreamTls,
     },
   );
   // However the thread ends (uncaught error, process.exit), its uWS sockets
@@ -48,6 +51,11 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
         else if (command.type === 'reconfigure') {
           if (command.routing !== undefined) server.setRouting(command.routing);
           if (command.logLevel !== undefined) logger.level = command.logLevel;
+        } else if (command.type === 'tls-reload') {
+          void server.reloadTls(command.passphrase).then((ok) => {
+            const event: ThreadEvent = { type: 'tls-reloaded', index: task.index, ok };
+            control.postMessage(event);
+          });
         }
       });
     });

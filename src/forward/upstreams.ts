@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import { AjpPool } from './ajp/pool';
 import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
 import type { ForwardOptions } from './ajp/request';
+import { serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../tls/upstream';
 import { H1Pool } from './h1/pool';
 import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
 
@@ -126,7 +127,14 @@ function createAjpPool(node: NodeRow, ajp: AjpThreadSettings, defaultTimeoutMs: 
   });
 }
 
-function createPool(origin: string, node: NodeRow, client: UpstreamClient, defaultTimeoutMs: number): UpstreamPool {
+function createPool(
+  origin: string,
+  node: NodeRow,
+  client: UpstreamClient,
+  defaultTimeoutMs: number,
+  tlsOptions: UpstreamTlsOptions,
+  onTlsError: (err: Error) => void,
+): UpstreamPool {
   // No Timeout in CONFIG: the proxy's default (--node-timeout), never the client library's 300 s.
   const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs;
   const ttl = node.ttlUs > 0 ? ms(node.ttlUs) : undefined;
@@ -142,8 +150,11 @@ function createPool(origin: string, node: NodeRow, client: UpstreamClient, defau
     keepAliveMaxTimeout: ttl,
     // ResponseFieldSize (non-AJP nodes): the largest response head the node may send.
     maxHeaderSize: node.responseFieldSize > 0 ? node.responseFieldSize : undefined,
-    // httpd does not verify node certificates unless told to (SSLProxyVerify none).
-    connect: origin.startsWith('https:') ? { rejectUnauthorized: false } : undefined,
+    // SSLProxyVerify (require by default), SNI = the node's Host.
+    connect: origin.startsWith('https:')
+      ? { rejectUnauthorized: tlsOptions.rejectUnauthorized, secureContext: tlsOptions.secureContext, servername: serverNameFor(node.host) }
+      : undefined,
+    onTlsError,
   });
 }
 
@@ -155,17 +166,23 @@ export class NodeUpstreams {
   readonly #defaultTimeoutMs: number;
   /** Read when an ajp node's pool is made; the server fills in the port once it listens. */
   readonly ajp: AjpThreadSettings;
+  /** TLS towards https/wss nodes, shared by every pool and tunnel of the thread. */
+  readonly tls: UpstreamTlsOptions;
+  /** node route + reason already logged, so that a refused certificate is one line, not one per request. */
+  readonly #tlsWarned = new Set<string>();
 
   constructor(
     logger: Logger,
     client: UpstreamClient = UPSTREAM_CLIENT,
     defaultTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs,
     ajp: Partial<AjpThreadSettings> = {},
+    tls: UpstreamTlsOptions = upstreamTlsOptions(VERIFY_BY_DEFAULT),
   ) {
     this.#logger = logger;
     this.#client = client;
     this.#defaultTimeoutMs = defaultTimeoutMs;
     this.ajp = { packetSize: ajp.packetSize ?? DEFAULT_PACKET_SIZE, localAddress: ajp.localAddress ?? '', localPort: ajp.localPort ?? 0 };
+    this.tls = tls;
   }
 
   /** Which client the pools use. */
@@ -186,7 +203,7 @@ export class NodeUpstreams {
       this.#retire(current);
     }
     const origin = nodeOrigin(node);
-    const pool = origin === null ? createAjpPool(node, this.ajp, this.#defaultTimeoutMs) : createPool(origin, node, this.#client, this.#defaultTimeoutMs);
+    const pool = origin === null ? createAjpPool(node, this.ajp, this.#defaultTimeoutMs) : createPool(origin, node, this.#client, this.#defaultTimeoutMs, this.tls, (err) => this.#tlsFailed(node, err));
     this.#byNode[node.id] = { row: node, pool };
     return pool;
   }
@@ -208,6 +225,15 @@ export class NodeUpstreams {
     const pools = this.#byNode.filter((u): u is Upstream => u !== undefined).map((u) => u.pool);
     this.#byNode.length = 0;
     await Promise.allSettled(pools.map((p) => p.destroy()));
+  }
+
+  /** One warning per node and reason: the node is put in error by the exchange, never silently trusted. */
+  #tlsFailed(node: NodeRow, err: Error): void {
+    const reason = (err as { reason?: string }).reason ?? '';
+    const key = `${node.route}\0${reason}`;
+    if (this.#tlsWarned.has(key)) return;
+    this.#tlsWarned.add(key);
+    this.#logger.warn({ node: node.route, host: node.host, port: node.port, reason, err: err.message }, 'node TLS handshake failed (certificate not verified?); node in error');
   }
 
   /** Lets requests already running on the old pool finish, then closes it. */

@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { Client, WebSocket, type Dispatcher } from 'undici';
 import type { NodeRow } from '../cluster/types';
+import { asUpstreamTlsError, serverNameFor, type UpstreamTlsOptions } from '../tls/upstream';
 import { nodeOrigin } from './upstreams';
 
 /** The handshake answer when the node has no Timeout (httpd's Timeout default). */
@@ -38,7 +39,8 @@ class ProbeHandler implements Dispatcher.DispatchHandlers {
   }
 
   onError(err: Error): void {
-    this.#probe.error ??= err;
+    // A wss node whose certificate does not verify is a failed connection (node in error), not a bad answer.
+    this.#probe.error ??= asUpstreamTlsError(err);
     this.#inner.onError?.(err);
   }
 
@@ -113,15 +115,17 @@ function withTarget(options: Dispatcher.DispatchOptions, handshake: NodeHandshak
  * WebSocket constructor throws for a bad protocol list (SyntaxError) and
  * Headers for an invalid header (TypeError).
  */
-export function openNodeSocket(node: NodeRow, handshake: NodeHandshake): NodeSocket | null {
+export function openNodeSocket(node: NodeRow, handshake: NodeHandshake, tlsOptions: UpstreamTlsOptions): NodeSocket | null {
   const origin = nodeOrigin(node);
   if (origin === null) return null;
   const ms = (us: number, fallback: number): number => (us > 0 ? Math.max(1, Math.round(us / 1000)) : fallback);
   const client = new Client(origin, {
     connectTimeout: ms(node.pingUs, DEFAULT_CONNECT_TIMEOUT_MS),
     headersTimeout: ms(node.timeoutUs, DEFAULT_HANDSHAKE_TIMEOUT_MS),
-    // httpd does not verify node certificates unless told to (SSLProxyVerify none).
-    connect: origin.startsWith('https:') ? { rejectUnauthorized: false } : undefined,
+    // SSLProxyVerify (require by default), SNI = the node's Host; undici keeps the TLS sessions.
+    connect: origin.startsWith('https:')
+      ? { rejectUnauthorized: tlsOptions.rejectUnauthorized, secureContext: tlsOptions.secureContext, servername: serverNameFor(node.host) }
+      : undefined,
   });
   const probe = new HandshakeProbe();
   const dispatcher = client.compose((dispatch) => (options, handler) => dispatch(withTarget(options, handshake), new ProbeHandler(handler, probe)));

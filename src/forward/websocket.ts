@@ -15,11 +15,12 @@ import type { RoutingOptions } from '../router/index';
 import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../router/route';
 import type { ClusterCounters } from '../slots/counters';
 import { CONNECTION_FAILURES, errorCode } from './exchange';
-import { readRequestHead, type ClientRequestHead } from './headers';
+import { PLAIN_LISTENER, readRequestHead, type ClientListener, type ClientRequestHead } from './headers';
 import type { PathRules } from './request-path';
 import { writeTextReply } from './replies';
 import type { RoutingView } from './routing-view';
 import { openNodeSocket, type NodeSocket } from './websocket-upstream';
+import type { UpstreamTlsOptions } from '../tls/upstream';
 
 /** Largest message a client may send (uWS closes with 1009 above it; its default is only 16 KiB). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -54,6 +55,8 @@ export interface TunnelContext {
   /** How request targets are normalised (AllowEncodedSlashes, UseNocanon). */
   readonly pathRules: PathRules;
   readonly logger: Logger;
+  /** TLS towards wss nodes (the thread's, shared with the HTTP pools). */
+  readonly upstreams: { readonly tls: UpstreamTlsOptions };
 }
 
 /** The uWS user data of a tunnelled client socket. */
@@ -198,7 +201,7 @@ export class Tunnel {
     }
     let socket: NodeSocket | null;
     try {
-      socket = openNodeSocket(node, { path, host: head.host, protocols: this.#request.protocols, headers });
+      socket = openNodeSocket(node, { path, host: head.host, protocols: this.#request.protocols, headers }, ctx.upstreams.tls);
     } catch (err) {
       // A protocol list or header the WebSocket client refuses: the request is bad.
       ctx.logger.debug({ err, node: node.route }, 'upgrade request not forwardable');
@@ -445,12 +448,12 @@ export class Tunnel {
 /** The WebSocket side of one thread's uWS App: upgrade routing, the tunnels, their shutdown. */
 export class WebSocketTunnels {
   readonly #ctx: TunnelContext;
-  readonly #serveAsHttp: (res: HttpResponse, req: HttpRequest) => void;
+  readonly #serveAsHttp: (res: HttpResponse, req: HttpRequest, listener: ClientListener) => void;
   readonly #tunnels = new Set<Tunnel>();
   #stopping = false;
 
   /** `serveAsHttp`: the thread's plain request handler, for upgrade requests that are not tunnelled. */
-  constructor(ctx: TunnelContext, serveAsHttp: (res: HttpResponse, req: HttpRequest) => void) {
+  constructor(ctx: TunnelContext, serveAsHttp: (res: HttpResponse, req: HttpRequest, listener: ClientListener) => void) {
     this.#ctx = ctx;
     this.#serveAsHttp = serveAsHttp;
   }
@@ -460,15 +463,15 @@ export class WebSocketTunnels {
     return this.#tunnels.size;
   }
 
-  /** The behavior for `app.ws('/*', ...)`. */
-  behavior(): WebSocketBehavior<TunnelSocketData> {
+  /** The behavior for `app.ws('/*', ...)` of the App serving `listener`. */
+  behavior(listener: ClientListener = PLAIN_LISTENER): WebSocketBehavior<TunnelSocketData> {
     return {
       maxPayloadLength: MAX_MESSAGE_BYTES,
       maxBackpressure: MAX_BUFFERED_BYTES,
       closeOnBackpressureLimit: 0,
       idleTimeout: IDLE_TIMEOUT_SECONDS,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      upgrade: (res, req, context) => this.#upgrade(res, req, context, listener),
       open: (ws) => ws.getUserData().tunnel.clientOpened(ws),
       message: (ws, message, isBinary) => ws.getUserData().tunnel.fromClient(message, isBinary),
       close: (ws, code, message) => ws.getUserData().tunnel.clientClosed(code, message),
@@ -485,9 +488,9 @@ export class WebSocketTunnels {
     this.#tunnels.delete(tunnel);
   }
 
-  #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+  #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, listener: ClientListener): void {
     try {
-      this.#route(res, req, context);
+      this.#route(res, req, context, listener);
     } catch (err) {
       // A bug must cost one request, not the thread and its connections.
       this.#ctx.logger.error({ err }, 'tunnelling a WebSocket upgrade failed');
@@ -495,7 +498,7 @@ export class WebSocketTunnels {
     }
   }
 
-  #route(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+  #route(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, listener: ClientListener): void {
     if (this.#stopping) {
       res.cork(() => writeTextReply(res, 503, false, true));
       return;
@@ -507,7 +510,7 @@ export class WebSocketTunnels {
     const extensions = req.getHeader('sec-websocket-extensions');
     const query = req.getQuery();
     const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-    const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), 'http', ctx.pathRules);
+    const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), listener.scheme, ctx.pathRules, listener.port);
     if (head.refusal !== 0) {
       res.cork(() => writeTextReply(res, head.refusal, head.closeConnection, true));
       return;
@@ -517,7 +520,7 @@ export class WebSocketTunnels {
       // Not a tunnel: the request is answered as plain HTTP (router status,
       // static file, or forwarded without its Upgrade header), which routes it again.
       if (result.kind === 'node') ctx.counters.undoElected(result.node.id);
-      this.#serveAsHttp(res, req);
+      this.#serveAsHttp(res, req, listener);
       return;
     }
     const tunnel = new Tunnel(this, ctx, res, { head, protocol, key, protocols, extensions, context });

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
+import { asHandshakeError, type TlsSessionCache, type UpstreamTlsOptions } from '../../tls/upstream';
 import {
   BodyTimeoutError,
   ConnectTimeoutError,
@@ -38,6 +39,12 @@ export interface ConnectionSettings {
   readonly tls: boolean;
   readonly servername: string | undefined;
   readonly rejectUnauthorized: boolean;
+  /** The thread's context (CA store with --upstream-ca); undefined: Node's default. */
+  readonly secureContext: UpstreamTlsOptions['secureContext'];
+  /** TLS sessions of this pool's node: each connection resumes the last one. */
+  readonly sessions: TlsSessionCache | null;
+  /** Told when a TLS handshake fails (the pool logs it). */
+  readonly onTlsError: ((err: Error) => void) | undefined;
   readonly connectTimeoutMs: number;
   /** 0: none. */
   readonly headersTimeoutMs: number;
@@ -122,12 +129,17 @@ export class H1Connection implements RequestCarrier {
     this.#settings = settings;
     this.#idleMs = settings.keepAliveMs;
     if (settings.tls) {
+      const sessions = settings.sessions;
       const socket = tls.connect({
         host: settings.host,
         port: settings.port,
         servername: settings.servername,
         rejectUnauthorized: settings.rejectUnauthorized,
+        secureContext: settings.secureContext,
+        session: sessions?.get(),
+        ALPNProtocols: ['http/1.1'],
       });
+      if (sessions !== null) socket.on('session', (session: Buffer) => sessions.set(session));
       socket.on('secureConnect', () => this.#onConnect());
       socket.on('data', (chunk: Buffer) => {
         this.#onBytes(chunk, 0, chunk.length);
@@ -597,6 +609,15 @@ export class H1Connection implements RequestCarrier {
   }
 
   #onSocketError(err: Error): void {
+    if (this.#settings.tls && !this.#connected) {
+      const tlsErr = asHandshakeError(err);
+      if (tlsErr !== err) {
+        this.#settings.sessions?.clear();
+        this.#settings.onTlsError?.(tlsErr);
+        this.#teardown(tlsErr);
+        return;
+      }
+    }
     if (this.#req !== null && !this.#gotBytes && this.#reused) {
       // A kept-alive connection the node dropped: the request never reached it.
       this.#teardown(new SocketError('kept-alive connection closed by the node before the response', err, true));

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import { H1Connection, type ConnectionOwner, type ConnectionSettings, MAX_RESPONSE_HEAD } from './connection';
 import { PoolClosedError, PoolDestroyedError } from './errors';
 import { H1Request, type H1Handler } from './request';
+import { TlsSessionCache, type UpstreamTlsOptions } from '../../tls/upstream';
 
 /** The options of upstreams.ts's undici Pool that this client honours (same names, same units: ms). */
 export interface H1PoolOptions {
@@ -19,7 +20,13 @@ export interface H1PoolOptions {
   readonly keepAliveMaxTimeout?: number;
   /** Largest response head (status line + headers) in bytes; undici's option name. */
   readonly maxHeaderSize?: number;
-  readonly connect?: { readonly rejectUnauthorized?: boolean; readonly servername?: string };
+  readonly connect?: {
+    readonly rejectUnauthorized?: boolean;
+    readonly servername?: string;
+    readonly secureContext?: UpstreamTlsOptions['secureContext'];
+  };
+  /** Told when a TLS handshake with the node fails (not a dispatch error: the request gets that). */
+  readonly onTlsError?: (err: Error) => void;
 }
 
 /** undici's defaults, so that switching clients changes no behaviour. */
@@ -58,6 +65,9 @@ export class H1Pool implements ConnectionOwner {
       tls: secure,
       servername: options.connect?.servername ?? (secure && !net_isIP(host) ? host : undefined),
       rejectUnauthorized: options.connect?.rejectUnauthorized ?? true,
+      secureContext: options.connect?.secureContext,
+      sessions: secure ? new TlsSessionCache() : null,
+      onTlsError: options.onTlsError,
       connectTimeoutMs: options.connectTimeout ?? DEFAULTS.connectTimeout,
       headersTimeoutMs: options.headersTimeout ?? DEFAULTS.headersTimeout,
       bodyTimeoutMs: options.bodyTimeout ?? DEFAULTS.bodyTimeout,
