@@ -5,6 +5,8 @@ import { USAGE, UsageError, parseCommandLine } from './cli/args';
 import { runCtl } from './ctl/index';
 import { createLogger } from './log';
 import { McmpEdge } from './primary';
+import { TlsConfigError } from './tls/errors';
+import { checkTlsFiles } from './tls/settings';
 import { AllowList } from './mcmp/http/allow';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,9 +20,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (command.kind === 'run') {
       AllowList.parse(command.options.allow);
       if (command.options.pageAllow !== undefined) AllowList.parse(command.options.pageAllow);
+      // Here, before any thread starts: uWS would only say "App construction failed". (Not in
+      // parseCommandLine: on SIGHUP a bad pair is the TLS reload's warning, not a refused configuration.)
+      checkTlsFiles(command.options.tls);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof TlsConfigError) {
       process.stderr.write(`mcmp-edge: ${err.message}\n`);
       return 2;
     }
@@ -72,7 +77,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   try {
-    const { listen, manager } = await proxy.start();
+    const { listen, manager, listenTls } = await proxy.start();
+    if (listenTls.length > 0) process.stdout.write(`mcmp-edge TLS: clients on ${listenTls.map(formatAddress).join(', ')}\n`);
     // One plain line on stdout whatever the log level, so people and scripts know where it listens.
     process.stdout.write(`mcmp-edge ready: clients on ${formatAddress(listen)}, MCMP and status page on ${formatAddress(manager)}\n`);
   } catch (err) {

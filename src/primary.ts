@@ -25,6 +25,11 @@ import { ProxyMetrics } from './metrics/registry';
 import { ClusterCounters } from './slots/counters';
 import { SlotTables, tableSizes } from './slots/tables';
 import { packetSizeFrom } from './forward/ajp/protocol';
+import { readPassphrase } from './tls/files';
+import { managerTlsOptions } from './tls/manager';
+import { TlsReloader } from './tls/reload';
+import { checkTlsFiles } from './tls/settings';
+import { upstreamTlsOptions } from './tls/upstream';
 
 export const SERVER_HEADER = `mcmp-edge ${RELEASE}`;
 
@@ -38,6 +43,8 @@ export type ReloadStep = (next: ProxyOptions) => Promise<readonly string[]> | re
 export interface RunningAddresses {
   readonly listen: { host: string; port: number };
   readonly manager: { host: string; port: number };
+  /** --listen-tls addresses with their ports, in order. */
+  readonly listenTls: Array<{ host: string; port: number }>;
 }
 
 export class McmpEdge {
@@ -59,6 +66,7 @@ export class McmpEdge {
   #pageAllow: AllowList;
   readonly #advertiseSettings: AdvertiseSettings | undefined;
   #advertiser: AdvertiseSender | undefined;
+  readonly #tlsReloader: TlsReloader;
   #stopping: Promise<void> | undefined;
   #governor: AcceptGovernor | undefined;
   /** The options as last loaded (SIGHUP replaces the live parts). */
@@ -78,7 +86,10 @@ export class McmpEdge {
     this.tables = SlotTables.create(sizes);
     this.counters = new ClusterCounters(sizes.maxNode, sizes.maxContext);
     this.state = new ClusterState({ directives: d, publisher: this.tables.publisher, counters: this.counters });
-    const prober = new NetProber({ enableOptions: d.EnableOptions, maxConcurrent: d.ModProxyClusterThreadCount });
+    // Checked once already by the command line (exit 2); read here for the PEM of --upstream-ca.
+    const tlsFiles = checkTlsFiles(options.tls);
+    const upstreamTls = { verify: d.SSLProxyVerify !== 0, caPem: tlsFiles.upstreamCaPem };
+    const prober = new NetProber({ enableOptions: d.EnableOptions, maxConcurrent: d.ModProxyClusterThreadCount, tls: upstreamTlsOptions(upstreamTls), logger });
     const startTimeUs = BigInt(Date.now()) * 1000n;
     this.#handler = new McmpHandler({ state: this.state, directives: d, prober, startTimeUs, logger });
     this.#advertiseSettings = advertiseSettings(d, options.manager);
@@ -103,6 +114,7 @@ export class McmpEdge {
       serverHeader: SERVER_HEADER,
       maxConnections: options.managerMaxConnections,
       logger,
+      ...(options.tls.manager === null ? {} : { tls: managerTlsOptions(options.tls.manager) }),
     });
     const persistDir = persistenceDirectory(d);
     this.#persistence = persistDir === undefined ? undefined : new TablePersistence({ state: this.state, directory: persistDir, logger });
@@ -129,10 +141,20 @@ export class McmpEdge {
         limits: options.limits,
         logLevel: options.logLevel,
         maxSessionId: d.Maxsessionid,
+        tls: options.tls.edge,
+        tlsPassphrase: options.tls.edge?.passphraseFile === undefined ? undefined : readPassphrase('--tls-passphrase-file', options.tls.edge.passphraseFile),
+        upstreamTls,
       },
       logger,
     );
     this.#metrics = new ProxyMetrics({ state: this.state, counters: this.counters, mcmp: this.#mcmpCounts, threadRestarts: () => this.#pool.restarts() });
+    this.#tlsReloader = new TlsReloader(
+      options.tls,
+      { edge: (passphrase) => this.#pool.reloadTls(passphrase), manager: (o) => this.#server.setSecureContext(o) },
+      logger,
+    );
+    // SIGHUP: after the configuration, the certificate files (a bad pair was already warned about and changes nothing).
+    this.addReloadStep('tls', async () => ((await this.#tlsReloader.reload()) && this.#tlsReloader.active ? ['TLS certificates'] : []));
     this.#pool.onSessions((batch) => {
       for (const s of batch) this.state.recordSession(s.sessionId, s.route, s.oldSessionId);
     });
@@ -160,12 +182,23 @@ export class McmpEdge {
       await this.#advertiser.start();
     }
     process.on('SIGHUP', this.#onHangup);
-    const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port } };
+    const tlsPorts = this.#pool.tlsPorts;
+    const listenTls = (this.options.tls.edge?.listen ?? []).map((l, i) => ({ host: l.host, port: tlsPorts[i] ?? l.port }));
+    const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port }, listenTls };
     this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
     if (this.options.ignoredConfig.length > 0) {
       this.#logger.warn({ ignored: this.options.ignoredConfig }, 'httpd configuration: these lines have no effect in mcmp-edge');
     }
     return addresses;
+  }
+
+  /**
+   * SIGHUP: certificates and keys are read again; new TLS handshakes (edge and
+   * MCMP) use them, open connections stay. A bad pair is refused with a
+   * warning and the old one stays. Resolves false then.
+   */
+  reloadTls(): Promise<boolean> {
+    return this.#tlsReloader.reload();
   }
 
   /** Graceful stop: no new MCMP or client connections, in-flight requests drain, threads exit. */

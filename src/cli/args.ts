@@ -10,6 +10,8 @@ import { DIRECTIVES, DirectiveError, resolveDirectives, type DirectiveSpec, type
 import { HttpdConfigError, looksLikeHttpd, readHttpdConfig, type HttpdSettings } from '../config/httpd/index';
 import { LOG_LEVELS } from '../log';
 import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from '../forward/limits';
+import { TlsConfigError } from '../tls/errors';
+import { tlsSettingsFrom, type TlsSettings } from '../tls/settings';
 
 export class UsageError extends Error {
   readonly code = 'ERR_MCMP_EDGE_USAGE';
@@ -49,6 +51,8 @@ export interface ProxyOptions {
   readonly ignoredConfig: readonly string[];
   /** The command line as given, so SIGHUP can read --config again with the same flags. */
   readonly argv: readonly string[];
+  /** --listen-tls, --tls-*, --upstream-ca, --manager-tls/-cert/-key/-client-ca (files checked later, by src/tls). */
+  readonly tls: TlsSettings;
 }
 
 
@@ -71,6 +75,19 @@ mcmp-edge ctl [--manager HOST:PORT] [--json] info|dump|version|enable|disable|st
   --manager-max-connections N     MCMP/status connections held at once (default 256)
   --manager-idle-timeout SECONDS  close an idle MCMP connection after this long (default 300, or KeepAliveTimeout of an httpd --config)
   --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
+TLS (certificates and keys in PEM; checked at start, exit 2 when unusable; SIGHUP reloads them):
+  --listen-tls HOST:PORT    HTTPS client traffic (repeatable; beside --listen) (default: none)
+  --tls-cert FILE           certificate (chain) of --listen-tls and, by default, --manager-tls
+  --tls-key FILE            its private key
+  --tls-passphrase-file F   passphrase of encrypted keys (first line of F)       (default: none)
+  --tls-sni NAME=CERT,KEY   another certificate for clients asking for NAME or *.domain (repeatable)
+  --tls-client-ca FILE      ask HTTPS clients for a certificate; one sent must chain to FILE
+  --tls-client-verify MODE  request (the only mode uWebSockets.js offers)      (default request)
+  --upstream-ca FILE        CAs trusted for https/wss nodes, beside Node's store (default: none)
+  --manager-tls             MCMP and the status page over TLS                    (default off)
+  --manager-cert FILE       certificate of --manager-tls                  (default --tls-cert)
+  --manager-key FILE        its key                                         (default --tls-key)
+  --manager-client-ca FILE  workers must present a certificate chaining to FILE (default: none)
   --help, --version
 
 Directives (--set NAME=VALUE or --config; names are case-insensitive, booleans On/Off):
@@ -207,6 +224,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'manager-max-connections': { type: 'string' },
         'manager-idle-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        'listen-tls': { type: 'string', multiple: true },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-passphrase-file': { type: 'string' },
+        'tls-sni': { type: 'string', multiple: true },
+        'tls-client-ca': { type: 'string' },
+        'tls-client-verify': { type: 'string' },
+        'upstream-ca': { type: 'string' },
+        'manager-tls': { type: 'boolean' },
+        'manager-cert': { type: 'string' },
+        'manager-key': { type: 'string' },
+        'manager-client-ca': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -283,6 +312,26 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     throw err;
   }
+  let tls: TlsSettings;
+  try {
+    tls = tlsSettingsFrom({
+      listenTls: (v['listen-tls'] ?? []).map((value) => parseHostPort('--listen-tls', value)),
+      cert: v['tls-cert'],
+      key: v['tls-key'],
+      passphraseFile: v['tls-passphrase-file'],
+      sni: v['tls-sni'] ?? [],
+      clientCa: v['tls-client-ca'],
+      clientVerify: v['tls-client-verify'],
+      upstreamCa: v['upstream-ca'],
+      managerTls: v['manager-tls'] === true,
+      managerCert: v['manager-cert'],
+      managerKey: v['manager-key'],
+      managerClientCa: v['manager-client-ca'],
+    });
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   return {
     kind: 'run',
     options: {
@@ -303,6 +352,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
       managerKeepAliveTimeoutMs: v['manager-idle-timeout'] !== undefined ? parseSeconds('--manager-idle-timeout', v['manager-idle-timeout'], 0, 1, 86400) : file.keepAliveTimeoutMs,
       ignoredConfig: file.ignored,
       argv: [...argv],
+      tls,
     },
   };
 }

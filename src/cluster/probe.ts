@@ -9,6 +9,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/ajp/protocol';
 import { unbracket } from '../mcmp/fields';
+import type { Logger } from '../log';
+import { asHandshakeError, serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../tls/upstream';
 import type { NodeRow } from './types';
 
 /** What STATUS, PING and the maintenance tick need from a prober. */
@@ -28,6 +30,10 @@ export interface NetProberOptions {
   enableOptions: boolean;
   /** ModProxyClusterThreadCount: probes in flight at once (0 means one at a time). */
   maxConcurrent: number;
+  /** https/wss nodes: the forwarder's settings (SSLProxyVerify, --upstream-ca); default: verify. */
+  tls?: UpstreamTlsOptions;
+  /** Told why a node's TLS handshake failed (once per node and reason, again after a success). */
+  logger?: Logger;
 }
 
 /** Probes over real sockets, at most `maxConcurrent` at a time. */
@@ -35,11 +41,17 @@ export class NetProber implements NodeProber {
   readonly #enableOptions: boolean;
   readonly #maxConcurrent: number;
   readonly #waiting: Array<() => void> = [];
+  readonly #tls: UpstreamTlsOptions;
+  readonly #logger: Logger | undefined;
+  /** node route → the TLS failure last logged for it. */
+  readonly #tlsLogged = new Map<string, string>();
   #active = 0;
 
   constructor(opts: NetProberOptions) {
     this.#enableOptions = opts.enableOptions;
     this.#maxConcurrent = Math.max(1, Math.floor(opts.maxConcurrent));
+    this.#tls = opts.tls ?? upstreamTlsOptions(VERIFY_BY_DEFAULT);
+    this.#logger = opts.logger;
   }
 
   /** Probes currently running (for tests and metrics). */
@@ -51,10 +63,26 @@ export class NetProber implements NodeProber {
     if (node.type !== 'ajp' && !this.#enableOptions) return true;
     await this.#acquire();
     try {
-      return await probeOnce(node);
+      let tlsError: Error | undefined;
+      const ok = await probeOnce(node, this.#tls, (err) => {
+        tlsError = err;
+      });
+      this.#noteTls(node, tlsError);
+      return ok;
     } finally {
       this.#release();
     }
+  }
+
+  #noteTls(node: NodeRow, err: Error | undefined): void {
+    if (err === undefined) {
+      this.#tlsLogged.delete(node.route);
+      return;
+    }
+    const reason = (err as { reason?: string }).reason ?? err.message;
+    if (this.#tlsLogged.get(node.route) === reason) return;
+    this.#tlsLogged.set(node.route, reason);
+    this.#logger?.warn({ node: node.route, host: node.host, port: node.port, reason, err: err.message }, 'node probe: TLS handshake failed (certificate not verified?); node in error');
   }
 
   #acquire(): Promise<void> {
@@ -77,8 +105,12 @@ function timeoutOf(node: NodeRow): number {
   return ms > 0 ? ms : DEFAULT_PROBE_TIMEOUT_MS;
 }
 
-/** One probe of one node; resolves, never rejects. */
-export function probeOnce(node: NodeRow): Promise<boolean> {
+/**
+ * One probe of one node; resolves, never rejects. https/wss nodes are
+ * verified as the forwarder verifies them; `onTlsError` hears why a TLS
+ * handshake failed.
+ */
+export function probeOnce(node: NodeRow, tlsOptions: UpstreamTlsOptions = upstreamTlsOptions(VERIFY_BY_DEFAULT), onTlsError?: (err: Error) => void): Promise<boolean> {
   const host = unbracket(node.host);
   const timeoutMs = timeoutOf(node);
   const ajp = node.type === 'ajp';
@@ -91,8 +123,16 @@ export function probeOnce(node: NodeRow): Promise<boolean> {
     let settled = false;
     let received = Buffer.alloc(0);
     const socket: net.Socket = secure
-      ? tls.connect({ host, port: node.port, rejectUnauthorized: false, servername: net.isIP(host) === 0 ? host : undefined })
+      ? tls.connect({
+          host,
+          port: node.port,
+          rejectUnauthorized: tlsOptions.rejectUnauthorized,
+          secureContext: tlsOptions.secureContext,
+          servername: serverNameFor(host),
+          ALPNProtocols: ['http/1.1'],
+        })
       : net.connect({ host, port: node.port });
+    let secured = false;
     const finish = (ok: boolean): void => {
       if (settled) return;
       settled = true;
@@ -101,7 +141,10 @@ export function probeOnce(node: NodeRow): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      secured = true;
+      socket.write(request);
+    });
     socket.on('data', (chunk: Buffer) => {
       if (!ajp) return finish(true);
       received = Buffer.concat([received, chunk]);
@@ -109,6 +152,12 @@ export function probeOnce(node: NodeRow): Promise<boolean> {
     });
     socket.once('end', () => finish(false));
     socket.once('close', () => finish(false));
-    socket.once('error', () => finish(false));
+    socket.once('error', (err: Error) => {
+      if (secure && !secured && !settled) {
+        const tlsErr = asHandshakeError(err);
+        if (tlsErr !== err) onTlsError?.(tlsErr);
+      }
+      finish(false);
+    });
   });
 }

@@ -67,6 +67,8 @@ export const DIRECTIVES = [
   spec({ name: 'NodeTimeout', kind: 'int', default: 0, min: 0, max: 86400, help: 'seconds without STATUS before a node is put in error (0: off)' }),
   spec({ name: 'CacheShareFor', kind: 'int', default: 0, min: 0, max: 0, help: 'not needed: threads re-read the tables when a version changes', unsupported: 'forwarding threads rebuild their index on every table change, so there is no cache period to set' }),
   spec({ name: 'ModProxyClusterHCTemplate', kind: 'string', default: '', help: 'health-check template', unsupported: 'mod_proxy_hcheck templates are not implemented; nodes are probed with OPTIONS/CPING' }),
+  // mod_ssl, proxy side: https/wss nodes
+  spec({ name: 'SSLProxyVerify', kind: 'enum', default: 2, values: { none: 0, require: 2 }, help: "certificates of https/wss nodes: require (verified against Node's CA store and --upstream-ca, SNI = the node's Host) or none" }),
   // mod_advertise (MCMP.md §4, §7.4); AdvertiseInterface and AdvertiseTTL are mcmp-edge's own
   spec({ name: 'ServerAdvertise', kind: 'string', default: 'Off', check: { accepts: 'On, Off or On http[s]://HOST:PORT', test: (t) => readServerAdvertise(t) !== undefined }, help: 'multicast an advertisement so workers without a proxyList find this proxy; the address is what workers are told (default: --manager)' }),
   spec({ name: 'AdvertiseGroup', kind: 'string', default: '224.0.1.105:23364', check: { accepts: 'a multicast group ADDRESS[:PORT] (224.0.0.0/4, or [ff..] for IPv6)', test: (t) => readAdvertiseGroup(t) !== undefined }, help: 'multicast group and port the advertisement is sent to' }),

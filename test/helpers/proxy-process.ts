@@ -10,6 +10,8 @@ export interface ProxyProcess {
   child: ChildProcess;
   listenPort: number;
   managerPort: number;
+  /** Ports of --listen-tls, in order (empty without it). */
+  tlsPorts: number[];
   /** Every log line (parsed JSON) seen so far. */
   logs: Array<Record<string, unknown>>;
   /** Sends SIGTERM and resolves with the exit code. */
@@ -38,7 +40,10 @@ export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonl
       }
     });
     const out = readline.createInterface({ input: child.stdout! });
+    let tlsPorts: number[] = [];
     out.on('line', (line) => {
+      const tls = /^mcmp-edge TLS: clients on (.+)$/.exec(line);
+      if (tls !== null) tlsPorts = (tls[1] as string).split(', ').map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
       const m = /^mcmp-edge ready: clients on (.+):(\d+), MCMP and status page on (.+):(\d+)$/.exec(line);
       if (m === null) return;
       clearTimeout(timer);
@@ -46,6 +51,7 @@ export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonl
         child,
         listenPort: Number(m[2]),
         managerPort: Number(m[4]),
+        tlsPorts,
         logs,
         stop: (signal = 'SIGTERM') => {
           if (child.exitCode === null) child.kill(signal);

@@ -3,6 +3,7 @@
 // such as CONFIG or ENABLE-APP (ARCHITECTURE.md). It knows nothing about
 // MCMP itself: requests go to the handler, replies come back in order.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AllowList } from './allow';
 import { ManagerConnection, type ConnectionSettings } from './connection';
@@ -43,6 +44,8 @@ export interface ManagerServerOptions {
   /** Default 256: connections held at once (workers hold one or two each); more are closed on accept. */
   maxConnections?: number;
   logger: Logger;
+  /** --manager-tls: a TLS listener (with requestCert/rejectUnauthorized, the peer must present a valid certificate first). */
+  tls?: tls.TlsOptions;
 }
 
 export class ManagerServerError extends Error {
@@ -94,7 +97,7 @@ export class ManagerServer {
   readonly #port: number;
   #allow: AllowList;
   readonly #settings: ConnectionSettings;
-  readonly #server: net.Server;
+  readonly #server: net.Server | tls.Server;
   readonly #connections = new Set<ManagerConnection>();
   #closed: Promise<void> | null = null;
   /** Set by close(): called whenever a connection goes away. */
@@ -106,7 +109,16 @@ export class ManagerServer {
     this.#allow = opts.allow;
     this.#settings = settingsFrom(opts);
     // allowHalfOpen: a client may send its request and shut its side down; it still gets the reply.
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    if (opts.tls === undefined) {
+      this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    } else {
+      // 'secureConnection' comes only after a handshake that passed the client-certificate check.
+      const server = tls.createServer({ allowHalfOpen: true, noDelay: true, ...opts.tls }, (socket) => this.#accept(socket));
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        opts.logger.warn({ peer: socket.remoteAddress, err: err.message }, 'MCMP TLS handshake refused');
+      });
+      this.#server = server;
+    }
     // The cap: node closes connections above it at accept ('drop'); one line per episode, not per connection.
     const maxConnections = positiveInteger('maxConnections', opts.maxConnections, DEFAULT_MAX_CONNECTIONS);
     this.#server.maxConnections = maxConnections;
@@ -123,6 +135,13 @@ export class ManagerServer {
   /** A new allow list for connections accepted from now on (SIGHUP reload); open ones keep their verdict. */
   setAllow(allow: AllowList): void {
     this.#allow = allow;
+  }
+
+  /** --manager-tls: new handshakes use these options (SIGHUP); false on a plain listener. */
+  setSecureContext(options: tls.SecureContextOptions): boolean {
+    if (!(this.#server instanceof tls.Server)) return false;
+    this.#server.setSecureContext(options);
+    return true;
   }
 
   /** Open client connections. */
