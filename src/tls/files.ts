@@ -52,6 +52,9 @@ export function readPassphrase(flag: string, file: string): string {
 
 function readKey(flag: string, file: string, passphrase: string | undefined): KeyObject {
   const pem = readFile(flag, file);
+  if (passphrase === undefined && /ENCRYPTED/.test(pem.toString('latin1'))) {
+    throw new TlsConfigError(`${flag}: ${file} is an encrypted key; give its passphrase with --tls-passphrase-file FILE`);
+  }
   try {
     return createPrivateKey(passphrase === undefined ? { key: pem } : { key: pem, passphrase });
   } catch (err) {
