@@ -115,7 +115,8 @@ export class ManagerServer {
       // 'secureConnection' comes only after a handshake that passed the client-certificate check.
       const server = tls.createServer({ allowHalfOpen: true, noDelay: true, ...opts.tls }, (socket) => this.#accept(socket));
       server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-        opts.logger.warn({ peer: socket.remoteAddress, err: err.message }, 'MCMP TLS handshake refused');
+        const code = (err as NodeJS.ErrnoException).code;
+        opts.logger.warn({ peer: socket.remoteAddress, code, err: err.message.split('\n')[0] }, 'MCMP TLS handshake refused');
       });
       this.#server = server;
     }
