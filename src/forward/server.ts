@@ -177,7 +177,9 @@ export class ForwardingServer implements ExchangeContext {
       this.#closeListenSocket();
       return;
     }
-    if (this.#listenSocket !== null || this.#draining || this.#closed || this.#port === 0) return;
+    if (this.#draining || this.#closed || this.#port === 0) return;
+    this.#tlsApps?.relisten();
+    if (this.#listenSocket !== null) return;
     this.#app.listen(this.#options.host, this.#port, (socket) => {
       if (socket === false) {
         this.logger.warn({ port: this.#port }, 'cannot listen again after the accept back-off; the other threads keep the port');

@@ -64,7 +64,19 @@ export class EdgeTlsApps {
     return true;
   }
 
-  /** Stops accepting (graceful stop). */
+  /** Accepts again after closeListenSockets (the accept back-off): the current Apps listen on their ports again. */
+  relisten(): void {
+    for (const l of this.#listening) {
+      if (l.socket !== null) continue;
+      l.app.listen(l.address.host, l.address.port, (socket) => {
+        if (socket === false) this.#logger.warn({ port: l.address.port }, 'cannot listen again on an HTTPS port; the other threads keep it');
+        else if (l.socket === null && this.#listening.includes(l)) l.socket = socket;
+        else this.#uws.us_listen_socket_close(socket);
+      });
+    }
+  }
+
+  /** Stops accepting (graceful stop, accept back-off). */
   closeListenSockets(): void {
     for (const l of this.#listening) this.#closeSocket(l);
   }
