@@ -211,7 +211,7 @@ describe('WebSocket over wss at the edge', { skip: OPENSSL_MISSING }, () => {
       }),
     );
     // EnableOptions Off: uWS back ends drop `OPTIONS *`, so STATUS would find this one in error.
-    proxy = await startProxy(['--threads', '1', '--set', 'EnableWsTunnel=On', '--set', 'EnableOptions=Off', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key]);
+    proxy = await startProxy(['--threads', '1', '--set', 'EnableWsTunnel=On', '--set', 'EnableOptions=Off', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key], 60_000);
     await registerNode(proxy.managerPort, 'ws1', port);
   });
 
@@ -251,7 +251,7 @@ describe('client certificates at the edge (--tls-client-ca)', { skip: OPENSSL_MI
   before(async () => {
     pki = makePki();
     backend = await startEcho();
-    proxy = await startProxy(['--threads', '1', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key, '--tls-client-ca', pki.ca, '--tls-client-verify', 'request']);
+    proxy = await startProxy(['--threads', '1', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key, '--tls-client-ca', pki.ca, '--tls-client-verify', 'request'], 60_000);
     await registerNode(proxy.managerPort, 'node1', backend.port);
   });
 
@@ -317,7 +317,7 @@ describe('certificate files checked at start', { skip: OPENSSL_MISSING }, () => 
 
   it('an encrypted key with --tls-passphrase-file serves', async () => {
     const backend = await startEcho();
-    const proxy = await startProxy(['--threads', '1', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.encryptedKey, '--tls-passphrase-file', pki.passphraseFile]);
+    const proxy = await startProxy(['--threads', '1', '--listen-tls', '127.0.0.1:0', '--tls-cert', pki.server.cert, '--tls-key', pki.encryptedKey, '--tls-passphrase-file', pki.passphraseFile], 60_000);
     try {
       await registerNode(proxy.managerPort, 'node1', backend.port);
       const r = await httpsRequest({ port: proxy.tlsPorts[0], path: '/app/enc', ca: pki.read(pki.ca), servername: 'localhost', agent: false });

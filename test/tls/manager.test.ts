@@ -49,7 +49,7 @@ describe('MCMP over TLS with client certificates', { skip: OPENSSL_MISSING }, ()
   before(async () => {
     pki = makePki();
     backend = await startEcho();
-    proxy = await startProxy(['--threads', '1', '--log-level', 'debug', '--manager-tls', '--manager-cert', pki.server.cert, '--manager-key', pki.server.key, '--manager-client-ca', pki.ca]);
+    proxy = await startProxy(['--threads', '1', '--log-level', 'debug', '--manager-tls', '--manager-cert', pki.server.cert, '--manager-key', pki.server.key, '--manager-client-ca', pki.ca], 60_000);
     worker = { ca: pki.read(pki.ca), cert: pki.read(pki.client.cert), key: pki.read(pki.client.key) };
   });
 
@@ -110,7 +110,7 @@ describe('MCMP over TLS and --allow', { skip: OPENSSL_MISSING }, () => {
   before(async () => {
     pki = makePki();
     // --tls-cert/--tls-key serve the manager when --manager-cert/-key are not given.
-    proxy = await startProxy(['--threads', '1', '--allow', '10.0.0.0/8', '--manager-tls', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key]);
+    proxy = await startProxy(['--threads', '1', '--allow', '10.0.0.0/8', '--manager-tls', '--tls-cert', pki.server.cert, '--tls-key', pki.server.key], 60_000);
   });
 
   after(async () => {

@@ -37,7 +37,7 @@ describe('SIGHUP reloads certificates', { skip: OPENSSL_MISSING }, () => {
     fs.copyFileSync(pki.server.cert, cert);
     fs.copyFileSync(pki.server.key, key);
     backend = await startEcho();
-    proxy = await startProxy(['--threads', '2', '--listen-tls', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--manager-tls']);
+    proxy = await startProxy(['--threads', '2', '--listen-tls', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--manager-tls'], 60_000);
     // The manager is TLS here: register through a TLS socket.
     await registerOverTls(proxy.managerPort, pki.read(pki.ca), backend.port);
   });

@@ -53,7 +53,7 @@ describe('https nodes', { skip: OPENSSL_MISSING }, () => {
     pki = makePki();
     trusted = await startTlsNode(pki.server);
     untrusted = await startTlsNode(pki.untrustedServer);
-    proxy = await startProxy(['--threads', '1', '--upstream-ca', pki.ca, '--log-level', 'debug']);
+    proxy = await startProxy(['--threads', '1', '--upstream-ca', pki.ca, '--log-level', 'debug'], 60_000);
   });
 
   after(async () => {
@@ -107,7 +107,7 @@ describe('the forwarder refuses a node certificate that does not verify', { skip
     untrusted = await startTlsNode(pki.untrustedServer);
     good = await startEcho();
     // No probe: the node is routable until the forwarder itself meets its certificate.
-    proxy = await startProxy(['--threads', '1', '--set', 'EnableOptions=Off', '--upstream-ca', pki.ca]);
+    proxy = await startProxy(['--threads', '1', '--set', 'EnableOptions=Off', '--upstream-ca', pki.ca], 60_000);
   });
 
   after(async () => {
@@ -142,7 +142,7 @@ describe('SSLProxyVerify none', { skip: OPENSSL_MISSING }, () => {
   before(async () => {
     pki = makePki();
     untrusted = await startTlsNode(pki.untrustedServer);
-    proxy = await startProxy(['--threads', '1', '--set', 'SSLProxyVerify=none']);
+    proxy = await startProxy(['--threads', '1', '--set', 'SSLProxyVerify=none'], 60_000);
   });
 
   after(async () => {
@@ -223,7 +223,7 @@ http {
       if (Date.now() > deadline) throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    proxy = await startProxy(['--threads', '1', '--upstream-ca', pki.ca]);
+    proxy = await startProxy(['--threads', '1', '--upstream-ca', pki.ca], 60_000);
   });
 
   after(async () => {
@@ -278,7 +278,7 @@ describe('wss nodes', { skip: OPENSSL_MISSING }, () => {
         resolve(uws.us_socket_local_port(s as unknown as us_socket));
       }),
     );
-    proxy = await startProxy(['--threads', '1', '--set', 'EnableWsTunnel=On', '--set', 'EnableOptions=Off', '--upstream-ca', pki.ca]);
+    proxy = await startProxy(['--threads', '1', '--set', 'EnableWsTunnel=On', '--set', 'EnableOptions=Off', '--upstream-ca', pki.ca], 60_000);
   });
 
   after(async () => {
