@@ -17,7 +17,7 @@ const GROUP = '224.0.1.105';
 const PORT = 23364;
 const KEY = 'secret';
 
-async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
   execFileSync('ip', ['link', 'set', 'lo', 'multicast', 'on']);
   execFileSync('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo']);
-  const proxies: ProxyProcess[] = [await startProxy(['--threads', '1', '--log-level', 'warn']), await startProxy(['--threads', '1', '--log-level', 'warn'])];
+  const proxies: ProxyProcess[] = [await startProxy(['--threads', '1', '--log-level', 'warn'], 60_000), await startProxy(['--threads', '1', '--log-level', 'warn'], 60_000)];
   const server = http.createServer((req, res) => res.end(req.url === '*' ? '' : 'adv1'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const dropped: string[] = [];
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     console.log('ok second-proxy-registered');
 
     // mcmp-edge's own advertise sender (ServerAdvertise), with the same key.
-    proxies.push(await startProxy(['--threads', '1', '--log-level', 'warn', '--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=0.500', '--set', `AdvertiseSecurityKey=${KEY}`]));
+    proxies.push(await startProxy(['--threads', '1', '--log-level', 'warn', '--set', 'ServerAdvertise=On', '--set', 'AdvertiseFrequency=0.500', '--set', `AdvertiseSecurityKey=${KEY}`], 60_000));
     await until(() => agent.proxies.length === 3 && agent.proxies.every((p) => p.state === 'ok'), 'the proxy that advertises itself found and registered');
     await until(async () => (await via(proxies[2]!)) === 'adv1', 'traffic through the advertising proxy');
     console.log('ok real-sender-registered');
