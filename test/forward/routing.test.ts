@@ -145,15 +145,16 @@ describe('tables changing under load', () => {
   it('a node added or removed takes effect from the next request on every thread', async () => {
     const [h, a, b] = await Promise.all([startHarness({ threads: 2 }), startBackend('a'), startBackend('b')]);
     const agent = newAgent(16);
+    let clients: Array<Promise<void>> = [];
+    let stop = false;
     try {
       h.addNode(0, a, [[0, '/app']]);
       let phase = 0;
       const wrong: string[] = [];
       const byPhase = [new Set<string>(), new Set<string>(), new Set<string>()];
-      let stop = false;
       const client = async (): Promise<void> => {
-        // Bounded: at most 300 requests per client.
-        for (let i = 0; i < 300 && !stop; i++) {
+        // Bounded in count; the phases below end it much earlier on any machine.
+        for (let i = 0; i < 20_000 && !stop; i++) {
           const started = phase;
           const r = await fetchText(agent, h.origin, '/app/x');
           if (r.status !== 200) wrong.push(`status ${r.status} in phase ${started}`);
@@ -165,20 +166,24 @@ describe('tables changing under load', () => {
           }
         }
       };
-      const clients = Array.from({ length: 8 }, () => client());
-      await new Promise((r) => setTimeout(r, 150));
+      clients = Array.from({ length: 8 }, () => client());
+      // Each phase lasts until its requests have been answered (event-driven, not timed: a loaded machine only slows it).
+      await waitFor(() => (byPhase[0]?.size ?? 0) > 0, 30_000, 'requests to node a');
       assert.deepEqual([...(byPhase[0] ?? [])], ['a']);
       h.addNode(1, b, [[1, '/app']]);
       phase = 1;
-      await waitFor(() => (byPhase[1]?.has('b') ?? false) && (byPhase[1]?.has('a') ?? false), 3000, 'both nodes in use');
+      await waitFor(() => (byPhase[1]?.has('b') ?? false) && (byPhase[1]?.has('a') ?? false), 30_000, 'both nodes in use');
       h.publish({ nodes: [[0, undefined]], contexts: [[0, undefined]] });
       phase = 2;
-      await new Promise((r) => setTimeout(r, 150));
+      await waitFor(() => (byPhase[2]?.size ?? 0) > 0, 30_000, 'requests after the removal');
       stop = true;
       await Promise.all(clients);
       assert.deepEqual(wrong, []);
       assert.ok((byPhase[2]?.size ?? 0) === 1, 'requests were sent after the removal');
     } finally {
+      // A failed assertion must not close the agent under running loops (their rejections would outlive the test).
+      stop = true;
+      await Promise.allSettled(clients);
       await agent.close();
       await h.close();
       await Promise.all([a.close(), b.close()]);
