@@ -93,33 +93,33 @@ describe('supervision', () => {
       let stop = false;
       try {
         h.addNode(0, a, [[0, '/app']]);
-        const outcomes: Array<{ at: number; end: number; ok: boolean }> = [];
-        const client = async (): Promise<void> => {
+        const outcomes: Array<{ at: number; end: number; ok: boolean; client: number }> = [];
+        const client = async (id: number): Promise<void> => {
           // Bounded: at most 600 requests per client.
           for (let i = 0; i < 600 && !stop; i++) {
             const at = Date.now();
             try {
               const r = await fetchText(agent, h.origin, '/app/x');
-              outcomes.push({ at, end: Date.now(), ok: r.status === 200 && json(r).backend === 'a' });
+              outcomes.push({ at, end: Date.now(), ok: r.status === 200 && json(r).backend === 'a', client: id });
             } catch {
-              outcomes.push({ at, end: Date.now(), ok: false });
+              outcomes.push({ at, end: Date.now(), ok: false, client: id });
             }
           }
         };
-        const clients = Array.from({ length: 4 }, () => client());
+        const clients = Array.from({ length: 4 }, (_, id) => client(id));
         await new Promise((r) => setTimeout(r, 200));
         const killedAt = Date.now();
         h.pool.killThread(0, how);
         let restoredAt = 0;
-        const deadline = killedAt + 15000;
+        const deadline = killedAt + 30000;
         // The dead thread is noticed first, then replaced.
         while (Date.now() < deadline && h.pool.listeningThreads() === 2) await new Promise((r) => setTimeout(r, 2));
         while (Date.now() < deadline && h.pool.listeningThreads() < 2) await new Promise((r) => setTimeout(r, 5));
         restoredAt = Date.now();
         t.diagnostic(`replaced after ${restoredAt - killedAt} ms`);
         assert.equal(h.pool.listeningThreads(), 2, 'thread count restored');
-        // ~200-400 ms on an idle machine; 10x that for a loaded 2-core CI box.
-        assert.ok(restoredAt - killedAt < 10000, `replaced after ${restoredAt - killedAt} ms`);
+        // ~200-900 ms on an idle machine; a 2-core box loaded by other test runs took 10 s once.
+        assert.ok(restoredAt - killedAt < 30000, `replaced after ${restoredAt - killedAt} ms`);
         assert.equal(h.pool.runningThreads(), 2);
         // The replacement serves too: with the other thread gone as well, only it is left.
         // Waits are counted in requests, not milliseconds, so a loaded machine only makes it slower.
@@ -131,7 +131,12 @@ describe('supervision', () => {
         await waitServed(restoredAt, 10);
         const secondKill = Date.now();
         h.pool.killThread(1, how);
-        await waitServed(secondKill, 10);
+        // Every client has been answered since the second kill: each is on a live thread again.
+        const until = Date.now() + 15000;
+        const answeredSince = (t0: number): boolean => [0, 1, 2, 3].every((id) => outcomes.some((o) => o.client === id && o.ok && o.at > t0));
+        while (Date.now() < until && !answeredSince(secondKill)) await new Promise((r) => setTimeout(r, 10));
+        const settled = Date.now();
+        await waitServed(settled, 10);
         stop = true;
         await Promise.all(clients);
         const failed = outcomes.filter((o) => !o.ok);
@@ -140,8 +145,8 @@ describe('supervision', () => {
         // Only requests on the dying threads' connections may fail.
         assert.ok(failed.length <= 16, `${failed.length} of ${outcomes.length} requests failed`);
         assert.ok(failed.every((o) => o.end >= killedAt), 'nothing failed before the kill');
-        const last = outcomes.filter((o) => o.at > Date.now() - 150);
-        assert.ok(last.length === 0 || last.every((o) => o.ok), 'serving normally at the end');
+        const last = outcomes.filter((o) => o.at > settled);
+        assert.ok(last.length > 0 && last.every((o) => o.ok), 'serving normally at the end');
         await fetchText(agent, h.origin, '/app/after').then((r) => assert.equal(r.status, 200));
       } finally {
         stop = true;
