@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
+import { registerNode, startNode, type TestNode } from './node';
 import { mcmpRequest, parseResponses, sendRaw } from '../helpers/raw-http';
 import { readFdLimits } from '../../src/fd-limit';
 import { autoMaxConnections, establishedOnPort } from '../../src/forward/accept-governor';
@@ -24,33 +24,14 @@ const HAVE_PRLIMIT = ((): boolean => {
 })();
 const NO_PRLIMIT = HAVE_PRLIMIT ? false : 'why: install util-linux (prlimit)';
 
-async function backend(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+function backend(): Promise<TestNode> {
+  return startNode((req, res) => {
     req.resume();
     req.on('end', () => res.end('ok'));
-  });
-  server.keepAliveTimeout = 120_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  }, 120_000);
 }
 
-async function register(proxy: ProxyProcess, port: number): Promise<void> {
-  const steps: Array<[string, string]> = [
-    ['CONFIG', `JVMRoute=n1&Host=127.0.0.1&Port=${port}&Type=http&smax=16`],
-    ['ENABLE-APP', 'JVMRoute=n1&Alias=localhost&Context=/app'],
-    ['STATUS', 'JVMRoute=n1&Load=50'],
-  ];
-  for (const [method, body] of steps) {
-    const r = (await sendRaw(proxy.managerPort, mcmpRequest(method, body), { expect: 1 })).responses[0];
-    assert.equal(r?.status, 200, `${method}`);
-  }
-}
+const register = (proxy: ProxyProcess, port: number): Promise<void> => registerNode(proxy, port, '&smax=16');
 
 /** A client that already has its keep-alive connection and sends a request every `everyMs`. */
 class ExistingClient {

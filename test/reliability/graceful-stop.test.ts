@@ -4,36 +4,21 @@
 // the process ended and how long the drain took. The MCMP listener closes its
 // idle connections at once.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
+import { registerNode, startNode, type TestNode } from './node';
 import { mcmpRequest, parseResponses, sendRaw } from '../helpers/raw-http';
 
-async function backend(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+function backend(): Promise<TestNode> {
+  return startNode((req, res) => {
     req.resume();
     const delay = req.url === '/app/slow' ? 1500 : Math.floor(Math.random() * 4);
     setTimeout(() => res.end('ok'), delay);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  }, 60_000);
 }
 
-async function register(proxy: ProxyProcess, port: number): Promise<void> {
-  for (const body of [`JVMRoute=n1&Host=127.0.0.1&Port=${port}&Type=http`, 'JVMRoute=n1&Alias=localhost&Context=/app', 'JVMRoute=n1&Load=50']) {
-    const method = body.includes('Context') ? 'ENABLE-APP' : body.includes('Load') ? 'STATUS' : 'CONFIG';
-    const r = (await sendRaw(proxy.managerPort, mcmpRequest(method, body), { expect: 1 })).responses[0];
-    assert.equal(r?.status, 200, `${method}: ${r?.body.toString('latin1') ?? ''}`);
-  }
-}
+const register = (proxy: ProxyProcess, port: number): Promise<void> => registerNode(proxy, port);
 
 interface LoopStats {
   answered: number;

@@ -4,43 +4,25 @@
 // (re-arming uWS's timer from the bytes it holds back) and drops it after
 // that. A steady slow reader is never cut.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
-import { mcmpRequest, sendRaw } from '../helpers/raw-http';
+import { registerNode, startNode, type TestNode } from './node';
 import { establishedOnPort } from '../../src/forward/accept-governor';
 
 const BIG = 30 * 1024 * 1024;
 
-async function backend(): Promise<{ port: number; close(): Promise<void> }> {
+function backend(): Promise<TestNode> {
   const body = Buffer.alloc(BIG, 0x61);
-  const server = http.createServer((req, res) => {
+  return startNode((req, res) => {
     req.resume();
     const size = Number(/\/app\/(\d+)/.exec(req.url ?? '')?.[1] ?? BIG);
     res.writeHead(200, { 'content-length': String(size) });
     res.end(body.subarray(0, size));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
-async function register(proxy: ProxyProcess, port: number): Promise<void> {
-  const steps: Array<[string, string]> = [
-    ['CONFIG', `JVMRoute=n1&Host=127.0.0.1&Port=${port}&Type=http`],
-    ['ENABLE-APP', 'JVMRoute=n1&Alias=localhost&Context=/app'],
-    ['STATUS', 'JVMRoute=n1&Load=50'],
-  ];
-  for (const [method, body] of steps) {
-    assert.equal((await sendRaw(proxy.managerPort, mcmpRequest(method, body), { expect: 1 })).responses[0]?.status, 200, method);
-  }
-}
+const register = (proxy: ProxyProcess, port: number): Promise<void> => registerNode(proxy, port);
 
 interface Download {
   /** Bytes received (head and body). */
