@@ -4,7 +4,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ClusterState } from '../cluster/state';
 import { CONTEXT_STATE, nodeState } from '../cluster/states';
-import type { NodeRow } from '../cluster/types';
+import type { ContextRow, NodeRow } from '../cluster/types';
 import type { ClusterCounters } from '../slots/counters';
 import { LATENCY_BUCKETS_US, STATUS_CLASSES } from '../slots/layout';
 import { CollectedMetric, histogramSamples, type Sample } from './collected';
@@ -47,8 +47,20 @@ export class ProxyMetrics {
     return this.#s.state.nodes().filter((n) => !n.removed);
   }
 
+  /** Contexts of live nodes, each with its node's route and its vhost's first alias: the labels both context metrics use. */
+  #contextRows(): Array<{ c: ContextRow; node: string; host: string }> {
+    const routes = new Map(this.#nodes().map((n) => [n.id, n.route]));
+    const aliases = firstAliases(this.#s.state);
+    const rows: Array<{ c: ContextRow; node: string; host: string }> = [];
+    for (const c of this.#s.state.contexts()) {
+      const node = routes.get(c.node);
+      if (node !== undefined) rows.push({ c, node, host: aliases.get(`${c.node}/${c.vhost}`) ?? '' });
+    }
+    return rows;
+  }
+
   #metrics(): CollectedMetric[] {
-    const { state, counters, mcmp } = this.#s;
+    const { counters, mcmp } = this.#s;
     const traffic = counters.traffic;
     const perNode = (f: (n: NodeRow) => Iterable<Sample>) => (): Iterable<Sample> => this.#nodes().flatMap((n) => [...f(n)]);
     return [
@@ -63,13 +75,8 @@ export class ProxyMetrics {
       }),
       new CollectedMetric('mcmp_edge_context_requests_total', 'Client requests by node, virtual host (its first alias), context and status class', 'counter', () => {
         const out: Sample[] = [];
-        const routes = new Map(this.#nodes().map((n) => [n.id, n.route]));
-        const aliases = firstAliases(state);
-        for (const c of state.contexts()) {
-          const node = routes.get(c.node);
-          if (node === undefined) continue;
+        for (const { c, node, host } of this.#contextRows()) {
           const byClass = traffic.contextRequests(c.id);
-          const host = aliases.get(`${c.node}/${c.vhost}`) ?? '';
           for (let k = 0; k < STATUS_CLASSES; k++) {
             if ((byClass[k] as number) > 0 || k === 2) out.push({ labels: { node, host, context: c.path, code_class: CODE_CLASS[k] as string }, value: byClass[k] as number });
           }
@@ -78,12 +85,7 @@ export class ProxyMetrics {
       }),
       new CollectedMetric('mcmp_edge_context_state', 'Context state: 1 for the current one (enabled, disabled, stopped)', 'gauge', () => {
         const out: Sample[] = [];
-        const routes = new Map(this.#nodes().map((n) => [n.id, n.route]));
-        const aliases = firstAliases(state);
-        for (const c of state.contexts()) {
-          const node = routes.get(c.node);
-          if (node === undefined) continue;
-          const host = aliases.get(`${c.node}/${c.vhost}`) ?? '';
+        for (const { c, node, host } of this.#contextRows()) {
           for (const [status, name] of Object.entries(CONTEXT_STATE)) out.push({ labels: { node, host, context: c.path, state: name }, value: Number(status) === c.status ? 1 : 0 });
         }
         return out;

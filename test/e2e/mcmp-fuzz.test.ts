@@ -9,22 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { mcmpRequest, sendRaw } from '../helpers/raw-http';
+import { prng } from '../helpers/prng';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
 
 const SOAK = process.env.MCMP_EDGE_SOAK === '1';
 const ROUNDS = SOAK ? 20000 : 1500;
 
-/** A tiny deterministic PRNG so a failure can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = ['CONFIG', 'ENABLE-APP', 'DISABLE-APP', 'STOP-APP', 'REMOVE-APP', 'STATUS', 'PING', 'config', 'Enable-App'];
 const NAMES = ['JVMRoute', 'Balancer', 'Domain', 'Host', 'Port', 'Type', 'Alias', 'Context', 'Load', 'ping', 'ttl', 'flushwait', 'Timeout', 'smax', 'StickySession', 'Scheme', '', 'x'];

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
+import { prng } from '../helpers/prng';
 import { sendRaw } from '../helpers/raw-http';
 import { insideApp, startCluster, type Cluster } from './cluster';
 
@@ -19,16 +20,6 @@ const CONCURRENCY = 24;
 const WAIT_MS = 700;
 const SEED = Number(process.env.MCMP_EDGE_FUZZ_SEED ?? Date.now() % 1_000_000);
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   'GET /app/x HTTP/1.1\r\nHost: localhost\r\n\r\n',
