@@ -24,7 +24,7 @@ import { McmpMessageCounts } from './metrics/mcmp-messages';
 import { ProxyMetrics } from './metrics/registry';
 import { ClusterCounters } from './slots/counters';
 import { SlotTables, tableSizes } from './slots/tables';
-import { packetSizeFrom } from './forward/ajp/protocol';
+import { packetSizeFrom } from './forward/upstream/ajp/protocol';
 import { readPassphrase } from './tls/files';
 import { managerTlsOptions } from './tls/manager';
 import { TlsReloader } from './tls/reload';

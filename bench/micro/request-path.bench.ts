@@ -1,7 +1,7 @@
-// The request-target normaliser (src/forward/request-path.ts), run once per
+// The request-target normaliser (src/forward/request/path.ts), run once per
 // request: the plain path (one regex test, no copy) against the slow path a
 // dot-segment or an escape takes.
-import { DEFAULT_PATH_RULES, normaliseRequestTarget } from '../../src/forward/request-path';
+import { DEFAULT_PATH_RULES, normaliseRequestTarget } from '../../src/forward/request/path';
 import type { MicroSuite } from './harness';
 
 const PLAIN = '/shop/cart/items;jsessionid=7F3A9C2E51B04D8A1C2B.node7';

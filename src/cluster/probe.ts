@@ -7,7 +7,7 @@
 // succeed without a connection.
 import net from 'node:net';
 import tls from 'node:tls';
-import { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/ajp/protocol';
+import { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/upstream/ajp/protocol';
 import { unbracket } from '../mcmp/fields';
 import type { Logger } from '../log';
 import { asHandshakeError, serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../tls/upstream';
@@ -22,8 +22,8 @@ export interface NodeProber {
 /** Timeout when a node's ping is 0 or less (MCMP.md §5.9.2). */
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 
-// The AJP13 bytes live with the rest of the wire format (forward/ajp/protocol.ts, a leaf module).
-export { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/ajp/protocol';
+// The AJP13 bytes live with the rest of the wire format (forward/upstream/ajp/protocol.ts, a leaf module).
+export { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/upstream/ajp/protocol';
 
 export interface NetProberOptions {
   /** EnableOptions: probe http-type nodes with OPTIONS (false: they always pass). */

@@ -14,14 +14,14 @@ import type { ClusterCounters } from '../slots/counters';
 import type { UpstreamFailure } from '../slots/traffic';
 import type { Logger } from '../log';
 import { ClientAbortedError } from './errors';
-import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './headers';
-import { statusLine, writeTextReply } from './replies';
-import type { StreamedRequestBody } from './request-body';
-import { ResponseBodyWriter, type BodyProducer } from './response-body';
+import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './request/headers';
+import { statusLine, writeTextReply } from './response/replies';
+import type { StreamedRequestBody } from './request/body';
+import { ResponseBodyWriter, type BodyProducer } from './response/body';
 import type { RoutingView } from './routing-view';
 import { sessionIdFromSetCookie, type SessionBatcher } from './sessions';
-import type { LocalResponse, StaticFiles } from './static-files';
-import type { NodeUpstreams } from './upstreams';
+import type { LocalResponse, StaticFiles } from './static/files';
+import type { NodeUpstreams } from './upstream/upstreams';
 
 /** What an exchange needs from its thread. */
 export interface ExchangeContext {

@@ -13,7 +13,7 @@ import { ForwardingStateError, ListenError } from './errors';
 import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { decodeSessionBatch } from './sessions';
 import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
-import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
+import { DEFAULT_PACKET_SIZE } from './upstream/ajp/protocol';
 import type { EdgeTlsSettings } from '../tls/settings';
 import { VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from '../tls/upstream';
 

@@ -10,18 +10,18 @@ import type { Logger } from '../log';
 import { ListenError } from './errors';
 import type { TrafficLimits } from './limits';
 import { ProxyExchange, type ExchangeContext } from './exchange';
-import { readRequestHead, type ClientListener, type ClientRequestHead } from './headers';
+import { readRequestHead, type ClientListener, type ClientRequestHead } from './request/headers';
 import type { EdgeTlsSettings } from '../tls/settings';
 import { upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from '../tls/upstream';
 import { EdgeTlsApps } from './tls-apps';
-import { writeTextReply } from './replies';
-import { StreamedRequestBody } from './request-body';
-import { EncodedSlashes, type PathRules } from './request-path';
+import { writeTextReply } from './response/replies';
+import { StreamedRequestBody } from './request/body';
+import { EncodedSlashes, type PathRules } from './request/path';
 import { RoutingView } from './routing-view';
 import type { SessionBatcher } from './sessions';
-import { StaticFiles } from './static-files';
-import { NodeUpstreams } from './upstreams';
-import { WebSocketTunnels } from './websocket';
+import { StaticFiles } from './static/files';
+import { NodeUpstreams } from './upstream/upstreams';
+import { WebSocketTunnels } from './websocket/tunnel';
 
 /** Bodies up to this size are read whole before dispatch: replayable on failover, one write upstream. */
 const BUFFERED_BODY_MAX = 64 * 1024;

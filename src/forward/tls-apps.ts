@@ -13,7 +13,7 @@ import type { Logger } from '../log';
 import type { EdgeTlsSettings, TlsListen } from '../tls/settings';
 import { edgeAppOptions } from '../tls/uws-options';
 import { ListenError } from './errors';
-import type { ClientListener } from './headers';
+import type { ClientListener } from './request/headers';
 
 /** Adds the thread's routes (requests and WebSocket upgrades) to an App. */
 export type RegisterRoutes = (app: TemplatedApp, listener: ClientListener) => void;

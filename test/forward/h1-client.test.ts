@@ -1,4 +1,4 @@
-// The purpose-built HTTP/1.1 upstream client (src/forward/h1) against real
+// The purpose-built HTTP/1.1 upstream client (src/forward/upstream/h1) against real
 // loopback servers: node:http where behaviour matters, raw node:net servers
 // where the exact bytes do (framing, resets, malformed heads).
 import { createHash } from 'node:crypto';
@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
-import { H1Pool, type H1PoolOptions } from '../../src/forward/h1/pool';
+import { H1Pool, type H1PoolOptions } from '../../src/forward/upstream/h1/pool';
 
 const LOOPBACK = '127.0.0.1';
 

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { connectionTokens, ResponseHeader, responseHeaderKind } from '../../src/forward/headers';
-import { statusLine } from '../../src/forward/replies';
+import { connectionTokens, ResponseHeader, responseHeaderKind } from '../../src/forward/request/headers';
+import { statusLine } from '../../src/forward/response/replies';
 import { decodeSessionBatch, sessionIdFromSetCookie } from '../../src/forward/sessions';
-import { contentTypeOf, StaticFiles } from '../../src/forward/static-files';
-import { nodeOrigin } from '../../src/forward/upstreams';
+import { contentTypeOf, StaticFiles } from '../../src/forward/static/files';
+import { nodeOrigin } from '../../src/forward/upstream/upstreams';
 import { pack } from 'msgpackr';
 import { nodeRow } from './fixtures';
 

@@ -9,7 +9,7 @@ import { WebSocket, type CloseEvent, type MessageEvent } from 'undici';
 import { loadUws } from '../../native-bindings/uws';
 import type { NodeRow } from '../../src/cluster/types';
 import { NodeFlag } from '../../src/slots/counters';
-import { closeCodeForNode, closeForClient, nodeTunnels, offeredProtocols } from '../../src/forward/websocket';
+import { closeCodeForNode, closeForClient, nodeTunnels, offeredProtocols } from '../../src/forward/websocket/tunnel';
 import { sendRaw } from '../helpers/raw-http';
 import { nodeRow, startBackend, startHarness, waitFor, type Backend, type Harness } from './fixtures';
 

@@ -1,12 +1,12 @@
-// The RFC 9112 checks on a request head (src/forward/request-framing.ts and
+// The RFC 9112 checks on a request head (src/forward/request/framing.ts and
 // readRequestHead), on header lists as uWS's HttpRequest.forEach hands them
 // over, duplicates included. The same cases go through the real proxy in
 // hostile-requests.test.ts where uWS lets them reach JavaScript.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HttpRequest } from 'uWebSockets.js';
-import { readRequestHead } from '../../src/forward/headers';
-import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from '../../src/forward/request-framing';
+import { readRequestHead } from '../../src/forward/request/headers';
+import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from '../../src/forward/request/framing';
 
 /** The two HttpRequest methods readRequestHead uses, over a fixed header list. */
 function fakeRequest(headers: Array<[string, string]>, method = 'GET'): HttpRequest {

@@ -1,10 +1,10 @@
-// The request-target normaliser alone (src/forward/request-path.ts): every rule
+// The request-target normaliser alone (src/forward/request/path.ts): every rule
 // of README "Security", for both UseNocanon settings and every
 // AllowEncodedSlashes value. The same vectors go through the real proxy in
 // hostile-requests.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EncodedSlashes, normalisePath, normaliseRequestTarget, type PathRules } from '../../src/forward/request-path';
+import { EncodedSlashes, normalisePath, normaliseRequestTarget, type PathRules } from '../../src/forward/request/path';
 import { routingPath } from '../../src/router/request-target';
 
 const CANON: PathRules = { encodedSlashes: EncodedSlashes.Off, canonical: true };

@@ -16,7 +16,7 @@ export const EDGE_CLI = path.resolve(__dirname, '../../../src/cli.js');
  */
 export const DEFAULT_EDGE_SETS: readonly string[] = ['EnableOptions=Off'];
 
-/** An upstream client forced with MCMP_EDGE_UPSTREAM (src/forward/upstreams.ts), or the proxy's default. */
+/** An upstream client forced with MCMP_EDGE_UPSTREAM (src/forward/upstream/upstreams.ts), or the proxy's default. */
 export type EdgeUpstream = 'undici' | 'h1' | 'default';
 
 export function mcmpEdgeLabel(threads: number, upstream: EdgeUpstream = 'default'): string {

@@ -2,7 +2,7 @@
 // Tomcat 10.1 really exchanged (../shared/reference/ajp-exchanges.txt).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AjpProtocolError, AjpRequestTooLargeError } from '../../../src/forward/ajp/errors';
+import { AjpProtocolError, AjpRequestTooLargeError } from '../../../src/forward/upstream/ajp/errors';
 import {
   CPING_PACKET,
   CPONG_PACKET,
@@ -16,7 +16,7 @@ import {
   payloadLength,
   sendBodyChunkRange,
   type ForwardRequest,
-} from '../../../src/forward/ajp/protocol';
+} from '../../../src/forward/upstream/ajp/protocol';
 import { capturedPacket, exchangePackets } from './captures';
 import { decodeForward } from './fake-container';
 

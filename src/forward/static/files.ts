@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponse } from 'uWebSockets.js';
-import { writeTextReply } from './replies';
-import { ResponseBodyWriter, type BodyProducer } from './response-body';
+import { writeTextReply } from '../response/replies';
+import { ResponseBodyWriter, type BodyProducer } from '../response/body';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
-import { asHandshakeError, type TlsSessionCache, type UpstreamTlsOptions } from '../../tls/upstream';
+import { asHandshakeError, type TlsSessionCache, type UpstreamTlsOptions } from '../../../tls/upstream';
 import {
   BodyTimeoutError,
   ConnectTimeoutError,

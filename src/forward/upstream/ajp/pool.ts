@@ -6,7 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { AjpConnection, type AjpConnectionOwner, type AjpConnectionSettings } from './connection';
 import { AjpRequest, type AjpRequestSettings, type ForwardOptions } from './request';
-import { ConnectionPool } from '../upstream-pool';
+import { ConnectionPool } from '../connection-pool';
 
 export interface AjpPoolOptions extends AjpConnectionSettings, AjpRequestSettings {
   /** Most connections at once; 0: no limit. */

@@ -2,8 +2,8 @@
 // hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
 // who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
 import type { HttpRequest } from 'uWebSockets.js';
-import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './request-framing';
-import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './request-path';
+import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './framing';
+import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './path';
 
 /** The listener a request came in on: what the node learns as X-Forwarded-Proto/-Port. */
 export interface ClientListener {

@@ -5,9 +5,9 @@
 // error, §5.9.1) from a node that answered the handshake with a status.
 import type { Duplex } from 'node:stream';
 import { Client, WebSocket, type Dispatcher } from 'undici';
-import type { NodeRow } from '../cluster/types';
-import { asUpstreamTlsError, serverNameFor, type UpstreamTlsOptions } from '../tls/upstream';
-import { nodeOrigin } from './upstreams';
+import type { NodeRow } from '../../cluster/types';
+import { asUpstreamTlsError, serverNameFor, type UpstreamTlsOptions } from '../../tls/upstream';
+import { nodeOrigin } from '../upstream/upstreams';
 
 /** The handshake answer when the node has no Timeout (httpd's Timeout default). */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;

@@ -5,8 +5,8 @@
 import type { Dispatcher } from 'undici';
 import { H1Connection, type ConnectionOwner, type ConnectionSettings, MAX_RESPONSE_HEAD } from './connection';
 import { H1Request, type H1Handler } from './request';
-import { TlsSessionCache, type UpstreamTlsOptions } from '../../tls/upstream';
-import { ConnectionPool } from '../upstream-pool';
+import { TlsSessionCache, type UpstreamTlsOptions } from '../../../tls/upstream';
+import { ConnectionPool } from '../connection-pool';
 
 /** The options of upstreams.ts's undici Pool that this client honours (same names, same units: ms). */
 export interface H1PoolOptions {

@@ -9,18 +9,18 @@
 // does for a worker that is not a ws worker.
 import type { HttpRequest, HttpResponse, WebSocket as ClientSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import type { CloseEvent, MessageEvent } from 'undici';
-import type { NodeRow } from '../cluster/types';
-import type { Logger } from '../log';
-import type { RoutingOptions } from '../router/index';
-import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../router/route';
-import type { ClusterCounters } from '../slots/counters';
-import { CONNECTION_FAILURES, errorCode } from './exchange';
-import { PLAIN_LISTENER, readRequestHead, type ClientListener, type ClientRequestHead } from './headers';
-import type { PathRules } from './request-path';
-import { writeTextReply } from './replies';
-import type { RoutingView } from './routing-view';
-import { openNodeSocket, type NodeSocket } from './websocket-upstream';
-import type { UpstreamTlsOptions } from '../tls/upstream';
+import type { NodeRow } from '../../cluster/types';
+import type { Logger } from '../../log';
+import type { RoutingOptions } from '../../router/index';
+import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../../router/route';
+import type { ClusterCounters } from '../../slots/counters';
+import { CONNECTION_FAILURES, errorCode } from '../exchange';
+import { PLAIN_LISTENER, readRequestHead, type ClientListener, type ClientRequestHead } from '../request/headers';
+import type { PathRules } from '../request/path';
+import { writeTextReply } from '../response/replies';
+import type { RoutingView } from '../routing-view';
+import { openNodeSocket, type NodeSocket } from './upstream';
+import type { UpstreamTlsOptions } from '../../tls/upstream';
 
 /** Largest message a client may send (uWS closes with 1009 above it; its default is only 16 KiB). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

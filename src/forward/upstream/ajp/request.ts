@@ -4,7 +4,7 @@
 // onComplete/onError reaches the handler.
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { ClientRequestHead } from '../headers';
+import type { ClientRequestHead } from '../../request/headers';
 import { InvalidArgumentError, NotSupportedError, RequestAbortedError } from '../h1/errors';
 import { encodeForwardRequest, type ForwardRequest } from './protocol';
 

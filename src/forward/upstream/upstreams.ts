@@ -6,14 +6,14 @@
 // MCMP_EDGE_UPSTREAM=undici|h1; ajp nodes the AJP13 client (ajp/). All take
 // the same dispatch handler.
 import { Pool, type Dispatcher } from 'undici';
-import type { NodeRow } from '../cluster/types';
-import type { Logger } from '../log';
+import type { NodeRow } from '../../cluster/types';
+import type { Logger } from '../../log';
 import { AjpPool } from './ajp/pool';
 import { DEFAULT_PACKET_SIZE } from './ajp/protocol';
 import type { ForwardOptions } from './ajp/request';
-import { serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../tls/upstream';
+import { serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../../tls/upstream';
 import { H1Pool } from './h1/pool';
-import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
+import { TRAFFIC_LIMIT_DEFAULTS } from '../limits';
 
 export type { ForwardOptions } from './ajp/request';
 

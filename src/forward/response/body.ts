@@ -13,7 +13,7 @@
 // (nginx's send_timeout). A chunked body has no held-back bytes (uWS buffers
 // a whole chunk), so uWS's own ≈10 s applies there.
 import type { HttpResponse } from 'uWebSockets.js';
-import { TRAFFIC_LIMIT_DEFAULTS } from './limits';
+import { TRAFFIC_LIMIT_DEFAULTS } from '../limits';
 
 /** Below uWS's earliest timeout (8 s): every stall poke re-arms it in time. */
 const STALL_POKE_MS = 3000;
