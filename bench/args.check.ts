@@ -31,6 +31,13 @@ assert.deepEqual(parseBenchArgs(['--edge-upstream', 'undici,h1'], 2).edgeUpstrea
 assert.deepEqual(parseBenchArgs([], 2).nodeTypes, ['http']);
 assert.deepEqual(parseBenchArgs(['--node-types', 'http,ajp'], 2).nodeTypes, ['http', 'ajp']);
 
+assert.equal(full.baseline, undefined);
+assert.equal(full.profile, false);
+const compared = parseBenchArgs(['--baseline', '/tmp/base', '--profile-target', 'nginx'], 2);
+assert.equal(compared.baseline, '/tmp/base');
+assert.equal(compared.profile, true);
+assert.equal(compared.profileTarget, 'nginx');
+
 for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--what'], ['positional']]) {
   assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
 }

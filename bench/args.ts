@@ -36,6 +36,12 @@ export interface BenchOptions {
   readonly statusConnections: number;
   readonly routeSamples: number;
   readonly outDir: string | undefined;
+  /** Another checkout of mcmp-edge (built: DIR/dist) run beside this one, interleaved. */
+  readonly baseline: string | undefined;
+  /** Record where the CPU time goes (perf) in one extra run per scenario. */
+  readonly profile: boolean;
+  /** The target profiled: its label or a part of it (default: this build's mcmp-edge with the most threads). */
+  readonly profileTarget: string | undefined;
   readonly help: boolean;
 }
 
@@ -69,6 +75,13 @@ export const USAGE = `usage: npm run bench -- [flags]
   --status-connections N    concurrent MCMP connections of the second STATUS phase (default 50)
   --route-samples N         ENABLE-APP -> first routed request samples (default 30; --quick 10)
   --out DIR                 where results go (default bench/results)
+  --baseline DIR            also run the mcmp-edge built in checkout DIR (DIR/dist/src/cli.js, e.g. a git worktree
+                            of main), labelled "@base", in the same interleaved rounds: before/after in one run
+  --profile                 after each scenario's rounds, one more run of one target under \`perf record\` (needs
+                            linux-perf); writes where its CPU time goes (threads, binaries, top functions) to
+                            profile-<scenario>.txt beside the results. mcmp-edge targets then start with
+                            --perf-basic-prof-only-functions (JIT names)
+  --profile-target LABEL    the target --profile records (a label or part of one; default: this build's mcmp-edge)
   -h, --help`;
 
 const SIZE_NAMES: Record<string, BodySize> = { '100b': 'small', small: 'small', '16k': 'medium', '16kib': 'medium', medium: 'medium', '1m': 'large', '1mib': 'large', large: 'large' };
@@ -128,6 +141,9 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         'status-connections': { type: 'string' },
         'route-samples': { type: 'string' },
         out: { type: 'string' },
+        baseline: { type: 'string' },
+        profile: { type: 'boolean' },
+        'profile-target': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -178,6 +194,9 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     statusConnections: positive('status-connections', v['status-connections'], 50),
     routeSamples: positive('route-samples', v['route-samples'], quick ? 10 : 30),
     outDir: v.out,
+    baseline: v.baseline,
+    profile: v.profile === true || v['profile-target'] !== undefined,
+    profileTarget: v['profile-target'],
     help: v.help === true,
   };
 }

@@ -7,17 +7,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BenchArgsError, parseBenchArgs, scenarioList, USAGE, type BenchOptions, type PeerName } from './args';
+import { BODY_PATHS } from './e2e/backend';
 import { startBackend, type BackendProcess } from './e2e/backend-process';
 import { findExecutable } from './e2e/executables';
 import { pickLoadGenerator, type LoadGenerator } from './e2e/load';
 import { measureManagement, type ManagementResult } from './e2e/management';
-import { setClockTicks, stopAll } from './e2e/proc';
-import { runScenario, warmUp, type ScenarioResult } from './e2e/scenarios';
+import { PROFILE_NODE_FLAGS, perfUnavailable, profileWhile } from './e2e/profile';
+import { processTree, setClockTicks, stopAll } from './e2e/proc';
+import { runScenario, scenarioName, warmUp, type ScenarioOptions, type ScenarioResult } from './e2e/scenarios';
 import { runTomcatComparison } from './e2e/tomcat-compare';
 import { directTarget } from './e2e/targets/direct';
 import { haproxyTarget } from './e2e/targets/haproxy';
 import { httpdTarget } from './e2e/targets/httpd';
-import { DEFAULT_EDGE_SETS, mcmpEdgeTarget } from './e2e/targets/mcmp-edge';
+import { BASELINE_SUFFIX, DEFAULT_EDGE_SETS, mcmpEdgeTarget } from './e2e/targets/mcmp-edge';
 import { nginxTarget } from './e2e/targets/nginx';
 import type { RunningTarget, TargetSpec } from './e2e/targets/types';
 import { runSuites, type MicroRow } from './micro/harness';
@@ -37,6 +39,13 @@ interface Skipped {
   readonly reason: string;
 }
 
+interface ProfileOutput {
+  readonly scenario: string;
+  readonly target: string;
+  readonly file: string;
+  readonly summary: string;
+}
+
 interface BenchReport {
   readonly schema: 1;
   readonly startedAt: string;
@@ -49,6 +58,8 @@ interface BenchReport {
   readonly micro: readonly MicroRow[];
   readonly scenarios: ReadonlyArray<ScenarioResult & { ratios: Record<string, ReturnType<typeof ratiosFor>> }>;
   readonly management: ManagementResult | undefined;
+  /** --profile: the summary file and text per scenario. */
+  readonly profiles: readonly ProfileOutput[];
   readonly failures: readonly string[];
   /** Seconds spent per part. */
   readonly timings: Record<string, number>;
@@ -139,8 +150,31 @@ function writeResults(report: BenchReport, outDir: string): string[] {
   return files;
 }
 
-async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], failures: string[]): Promise<{ scenarios: ScenarioResult[]; management: ManagementResult | undefined }> {
+/** The target --profile records: named by --profile-target, else this build's mcmp-edge with the most threads. */
+function profiledTarget(running: readonly RunningTarget[], wanted: string | undefined): RunningTarget | undefined {
+  if (wanted !== undefined) return running.find((t) => t.label === wanted) ?? running.find((t) => t.label.includes(wanted));
+  const own = running.filter((t) => t.kind === 'mcmp-edge' && !t.label.endsWith(BASELINE_SUFFIX));
+  return own[own.length - 1];
+}
+
+/** One more (unrecorded) run of `t` under perf; the summary goes beside the results. */
+async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions, outDir: string): Promise<ProfileOutput | undefined> {
+  if (t.pid === undefined) return undefined;
+  const name = scenarioName(sc);
+  const file = path.join(outDir, `profile-${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}.txt`);
+  const threads = Number(/(\d+)t\b/.exec(t.label)?.[1] ?? 2);
+  mkdirSync(outDir, { recursive: true });
+  const pids = processTree(t.pid);
+  const { result, summary } = await profileWhile(pids, `${t.label}, ${name}, ${so.connections} connections, ${so.durationSec} s`, file, threads, () =>
+    so.gen.run({ port: t.port, path: BODY_PATHS[sc.size], connections: so.connections, durationSec: so.durationSec, closeEachRequest: sc.mode === 'close' }),
+  );
+  print(`  profiled ${t.label} (${result.rps.toFixed(0)} req/s under perf): ${file}`);
+  return { scenario: name, target: t.label, file, summary };
+}
+
+async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], failures: string[]): Promise<{ scenarios: ScenarioResult[]; management: ManagementResult | undefined; profiles: ProfileOutput[] }> {
   const scenarios: ScenarioResult[] = [];
+  const profiles: ProfileOutput[] = [];
   let management: ManagementResult | undefined;
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-bench-'));
   let backend: BackendProcess | undefined;
@@ -151,9 +185,11 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     const edgeSets = [...DEFAULT_EDGE_SETS, ...o.edgeSets];
     const doE2e = o.parts.has('e2e');
     const threads = doE2e ? o.threads : [Math.max(...o.threads)];
+    const nodeFlags = o.profile ? PROFILE_NODE_FLAGS : [];
     const specs: TargetSpec[] = [
       ...(doE2e ? [directTarget()] : []),
-      ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u))),
+      ...(o.baseline !== undefined && doE2e ? threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { checkout: o.baseline, nodeFlags }))) : []),
+      ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags }))),
       ...(doE2e ? o.peers.map(peerSpec) : []),
     ];
     for (const p of ['nginx', 'haproxy', 'httpd'] as const) {
@@ -172,6 +208,13 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
       };
       print(`\nwarm-up: ${o.warmupSec} s per target`);
       await warmUp(running, so);
+      let profiled: RunningTarget | undefined;
+      if (o.profile) {
+        const why = perfUnavailable();
+        profiled = why === undefined ? profiledTarget(running, o.profileTarget) : undefined;
+        if (why !== undefined) print(`--profile: ${why}; no profile recorded`);
+        else if (profiled === undefined) print(`--profile: no running target matches ${JSON.stringify(o.profileTarget ?? 'mcmp-edge')}`);
+      }
       for (const sc of scenarioList(o)) {
         print('');
         const r = await runScenario(sc, running, so);
@@ -179,6 +222,14 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
         print(scenarioTable(r));
         for (const t of r.targets) {
           if (t.failure !== undefined && t.kind === 'mcmp-edge') failures.push(`${t.label} in ${r.name}: ${t.failure.split('\n')[0] as string}`);
+        }
+        if (profiled !== undefined) {
+          try {
+            const p = await profileScenario(profiled, sc, so, o.outDir !== undefined ? path.resolve(o.outDir) : RESULTS_DIR);
+            if (p !== undefined) profiles.push(p);
+          } catch (e) {
+            print(`  profiling ${profiled.label} failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
         }
       }
     }
@@ -221,7 +272,7 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     await stopAll();
     rmSync(tmpDir, { recursive: true, force: true });
   }
-  return { scenarios, management };
+  return { scenarios, management, profiles };
 }
 
 async function main(): Promise<number> {
@@ -256,13 +307,14 @@ async function main(): Promise<number> {
   }
   let scenarios: ScenarioResult[] = [];
   let management: ManagementResult | undefined;
+  let profiles: ProfileOutput[] = [];
   let loadTool: string | undefined;
   if (o.parts.has('e2e') || o.parts.has('management')) {
     const { gen, note } = pickLoadGenerator(o.load);
     loadTool = gen.name;
     print(`\n${note}`);
     const t1 = Date.now();
-    ({ scenarios, management } = await runE2e(o, gen, skipped, failures));
+    ({ scenarios, management, profiles } = await runE2e(o, gen, skipped, failures));
     timings.e2eAndManagementSec = (Date.now() - t1) / 1000;
   }
   timings.totalSec = (Date.now() - t0) / 1000;
@@ -278,6 +330,7 @@ async function main(): Promise<number> {
     micro,
     scenarios: scenarios.map((r) => ({ ...r, ratios: Object.fromEntries(r.targets.map((t) => [t.label, ratiosFor(r, t)])) })),
     management,
+    profiles,
     failures,
     timings,
   };
@@ -286,6 +339,7 @@ async function main(): Promise<number> {
   if (micro.length > 0) print(`\n${microTable(micro)}`);
   for (const r of scenarios) print(`\n${scenarioTable(r)}`);
   if (management !== undefined) print(`\n${managementTable(management)}`);
+  for (const p of profiles) print(`\n${p.summary}`);
   for (const s of skipped) print(`skipped ${s.target}: ${s.reason}`);
   print(`\nresults: ${files.join(', ')}`);
   if (failures.length > 0) {

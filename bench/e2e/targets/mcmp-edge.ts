@@ -1,6 +1,6 @@
 // mcmp-edge started through its command line (the contract in the bench
 // brief), with the backend registered over real MCMP before any traffic.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { McmpConnection, registerNode } from '../mcmp';
 import { freePort, LOOPBACK, waitForPort } from '../net';
@@ -30,24 +30,42 @@ export interface EdgeNode {
   readonly ready: { readonly path: string; readonly bytes: number };
 }
 
-export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default', node?: EdgeNode): TargetSpec {
-  const label = node === undefined ? mcmpEdgeLabel(threads, upstream) : `${mcmpEdgeLabel(threads, upstream)} ${node.type}`;
+/** Which build of mcmp-edge runs, and how node starts it. */
+export interface EdgeBuild {
+  /** Another checkout (`--baseline DIR`): its dist/src/cli.js runs, and the label ends with `@base`. */
+  readonly checkout?: string;
+  /** Node flags before the script (--profile: names for JIT code). */
+  readonly nodeFlags?: readonly string[];
+}
+
+/** The label suffix of the baseline build: no trailing `Nt`, so it is never the reference mcmp-edge of a ratio. */
+export const BASELINE_SUFFIX = '@base';
+
+export function edgeCli(checkout: string | undefined): string {
+  return checkout === undefined ? EDGE_CLI : path.resolve(checkout, 'dist/src/cli.js');
+}
+
+export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default', node?: EdgeNode, build: EdgeBuild = {}): TargetSpec {
+  const base = node === undefined ? mcmpEdgeLabel(threads, upstream) : `${mcmpEdgeLabel(threads, upstream)} ${node.type}`;
+  const label = build.checkout === undefined ? base : `${base} ${BASELINE_SUFFIX}`;
+  const cli = edgeCli(build.checkout);
   return {
     kind: 'mcmp-edge',
     label,
-    unavailable: () => (existsSync(EDGE_CLI) ? undefined : `${EDGE_CLI} not found: the proxy is not built (npx tsc -p .)`),
+    unavailable: () => (existsSync(cli) ? undefined : `${cli} not found: that checkout is not built (npx tsc -p .)`),
     async start(ctx: TargetContext): Promise<RunningTarget> {
       const port = await freePort();
       const managerPort = await freePort();
       const args = [
-        EDGE_CLI,
+        ...(build.nodeFlags ?? []),
+        cli,
         '--listen', `${LOOPBACK}:${port}`,
         '--manager', `${LOOPBACK}:${managerPort}`,
         '--threads', String(threads),
         '--log-level', 'warn',
         ...sets.flatMap((s) => ['--set', s]),
       ];
-      return launchProxy({
+      const running = await launchProxy({
         label,
         kind: 'mcmp-edge',
         command: process.execPath,
@@ -66,6 +84,10 @@ export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstrea
           }
         },
       });
+      if ((build.nodeFlags ?? []).length === 0 || running.pid === undefined) return running;
+      // --perf-basic-prof* leaves /tmp/perf-PID.map behind.
+      const mapFile = `/tmp/perf-${running.pid}.map`;
+      return { ...running, stop: () => running.stop().finally(() => rmSync(mapFile, { force: true })) };
     },
   };
 }
