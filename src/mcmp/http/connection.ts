@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { HttpErrorCode, HttpParseError, RequestParser, type HttpRequest } from './parser';
 import { errorResponse, serializeResponse } from './response';
-import type { HttpResponse, RequestHandler } from './server';
+import type { HttpResponse, RequestHandler } from './message';
 import type { RefusalLog } from '../../log-throttle';
 
 /** Options of ManagerServer with every default filled in. */

@@ -2,7 +2,7 @@
 // Framing (Content-Length, Connection, close-delimited HTTP/1.0 bodies) is
 // decided here and only here, so handlers cannot contradict it.
 import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from './server';
+import type { HttpResponse } from './message';
 
 export class InvalidResponseError extends Error {
   readonly code = 'ERR_MCMP_EDGE_HTTP_RESPONSE';

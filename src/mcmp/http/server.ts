@@ -7,20 +7,12 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AllowList } from './allow';
 import { ManagerConnection, type ConnectionSettings } from './connection';
-import type { HttpRequest } from './parser';
 import { EpisodeLog, RefusalLog } from '../../log-throttle';
 
-export interface HttpResponse {
-  status: number;
-  /** Content-Length, Transfer-Encoding and Connection are the listener's: setting them is an error (500). */
-  headers?: ReadonlyArray<readonly [string, string]>;
-  /** Strings are sent as UTF-8. */
-  body?: string | Buffer;
-  /** Close the connection after this reply. */
-  close?: boolean;
-}
-
-export type RequestHandler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+// The handler's contract lives in its own module so connection.ts and
+// response.ts need not import the server that owns them.
+import type { RequestHandler } from './message';
+export type { HttpResponse, RequestHandler } from './message';
 
 export interface ManagerServerOptions {
   host: string;
