@@ -5,11 +5,15 @@
 // and no accept back-off of its own, so both are measured from outside the
 // event loop: /proc/self/fd for descriptors and /proc/net/tcp{,6} for the
 // connections of the listening port (read only when descriptors say the cap
-// may be near). One warn line when accepting stops, one info line when it
-// resumes; existing connections are served all along.
+// may be near). uWS accepts a whole burst before any look can stop it, so a
+// reserve of descriptors (src/fd-reserve.ts) is held from the start and given
+// back once every thread has closed its listen sockets: the clients already
+// connected can still reach their nodes. One warn line when accepting stops,
+// one info line when it resumes; existing connections are served all along.
 import fs from 'node:fs';
 import type { Logger } from '../log';
 import { openFdCount } from '../fd-limit';
+import { FdReserve } from '../fd-reserve';
 
 export interface AcceptGovernorOptions {
   /** Soft RLIMIT_NOFILE (Infinity: unlimited). */
@@ -18,7 +22,8 @@ export interface AcceptGovernorOptions {
   readonly maxConnections: number;
   /** The traffic port, to count its connections. */
   readonly port: () => number;
-  readonly setAccepting: (on: boolean) => void;
+  /** Resolves once every thread has closed (false) or opened (true) its listen sockets. */
+  readonly setAccepting: (on: boolean) => Promise<void> | void;
   readonly logger: Logger;
   readonly pollMs?: number;
   /** Injectable for tests: open descriptors now. */
@@ -29,18 +34,22 @@ export interface AcceptGovernorOptions {
 
 const DEFAULT_POLL_MS = 100;
 
-/** Descriptors kept free for node connections, files, probes and the threads' own handles. */
+/**
+ * Descriptors held back for node connections, files, probes and the threads'
+ * own handles; as many again are the margin at which accepting pauses.
+ */
 export function fdReserve(fdLimit: number): number {
   return Math.max(32, Math.ceil(fdLimit * 0.05));
 }
 
 /**
  * The connection cap --max-connections auto stands for: what the descriptors
- * allow with one node connection per client connection and the reserve kept.
+ * allow with one node connection per client connection, the reserve and the
+ * margin kept.
  */
 export function autoMaxConnections(fdLimit: number, managerMaxConnections: number): number {
   if (!Number.isFinite(fdLimit)) return 0;
-  return Math.max(16, Math.floor((fdLimit - fdReserve(fdLimit) - managerMaxConnections) / 2));
+  return Math.max(16, Math.floor((fdLimit - 2 * fdReserve(fdLimit) - managerMaxConnections) / 2));
 }
 
 /** Established TCP connections whose local port is `port`, from /proc/net/tcp and tcp6. */
@@ -67,18 +76,25 @@ export class AcceptGovernor {
   readonly #o: AcceptGovernorOptions;
   readonly #openFds: () => number;
   readonly #connections: (port: number) => number;
+  readonly #reserve: FdReserve;
   readonly #high: number;
   readonly #low: number;
   #timer: NodeJS.Timeout | null = null;
   #pausedAt = 0;
+  /** The threads have not answered the last pause or resume yet. */
+  #switching = false;
 
   constructor(options: AcceptGovernorOptions) {
     this.#o = options;
     this.#openFds = options.openFds ?? openFdCount;
     this.#connections = options.connections ?? establishedOnPort;
-    const reserve = Number.isFinite(options.fdLimit) ? fdReserve(options.fdLimit) : 0;
-    this.#high = Number.isFinite(options.fdLimit) ? options.fdLimit - reserve : Infinity;
-    this.#low = this.#high - reserve;
+    const finite = Number.isFinite(options.fdLimit);
+    const reserve = finite ? fdReserve(options.fdLimit) : 0;
+    this.#reserve = new FdReserve(reserve);
+    // Open descriptors include the held reserve: pausing at the margin leaves it and as many again.
+    this.#high = finite ? options.fdLimit - reserve : Infinity;
+    // Counted while the reserve is given back: once it is taken again, the margin is there twice.
+    this.#low = this.#high - 2 * reserve;
   }
 
   /** Accepting is paused now. */
@@ -86,8 +102,14 @@ export class AcceptGovernor {
     return this.#pausedAt !== 0;
   }
 
+  /** Descriptors held back now (given back while paused). */
+  get reserved(): number {
+    return this.#reserve.held;
+  }
+
   start(): void {
     if (this.#timer !== null || (this.#high === Infinity && this.#o.maxConnections <= 0)) return;
+    this.#reserve.hold();
     this.#timer = setInterval(() => this.check(), this.#o.pollMs ?? DEFAULT_POLL_MS);
     this.#timer.unref();
   }
@@ -95,10 +117,12 @@ export class AcceptGovernor {
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    this.#reserve.release();
   }
 
   /** One look (also called by the timer). */
   check(): void {
+    if (this.#switching) return;
     const fds = this.#openFds();
     if (fds < 0) return;
     const cap = this.#o.maxConnections;
@@ -108,11 +132,12 @@ export class AcceptGovernor {
       const reason = fds >= this.#high ? 'file descriptors' : cap > 0 && connections >= cap ? 'max-connections' : '';
       if (reason === '') return;
       this.#pausedAt = Date.now();
-      this.#o.setAccepting(false);
       this.#o.logger.warn(
         { reason, openFds: Number.isFinite(fds) ? fds : 'all', fdLimit: this.#o.fdLimit, connections: connections < 0 ? undefined : connections, maxConnections: cap || undefined },
         `accepting client connections paused (${reason}); open connections are still served`,
       );
+      // Given back only when no thread accepts any more: an accepting thread would take it at once.
+      this.#switch(false, () => this.#reserve.release());
       return;
     }
     const fdsOk = fds <= this.#low;
@@ -120,7 +145,26 @@ export class AcceptGovernor {
     if (!fdsOk || !connectionsOk) return;
     const pausedMs = Date.now() - this.#pausedAt;
     this.#pausedAt = 0;
-    this.#o.setAccepting(true);
+    this.#reserve.hold();
+    this.#switch(true, () => undefined);
     this.#o.logger.info({ openFds: fds, connections: connections < 0 ? undefined : connections, pausedMs }, 'accepting client connections resumed');
+  }
+
+  #switch(on: boolean, then: () => void): void {
+    this.#switching = true;
+    const done = (): void => {
+      this.#switching = false;
+      then();
+    };
+    let answer: Promise<void> | void;
+    try {
+      answer = this.#o.setAccepting(on);
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'the forwarding threads could not be told to pause or resume accepting');
+      done();
+      return;
+    }
+    if (answer === undefined) done();
+    else answer.then(done, done);
   }
 }

@@ -58,7 +58,9 @@ export type ThreadEvent =
   /** A msgpackr-packed SessionReport[]. */
   | { readonly type: 'sessions'; readonly batch: Uint8Array }
   /** Answer to 'tls-reload': false when this thread kept its previous certificates. */
-  | { readonly type: 'tls-reloaded'; readonly index: number; readonly ok: boolean };
+  | { readonly type: 'tls-reloaded'; readonly index: number; readonly ok: boolean }
+  /** Answer to 'accept': the thread's listen sockets are closed (on: false) or open again. */
+  | { readonly type: 'accepting'; readonly index: number; readonly on: boolean };
 
 /** One session id seen in a response (MCMP.md §5.11), for the session-id table. */
 export interface SessionReport {

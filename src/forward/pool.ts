@@ -60,6 +60,8 @@ const STOP_GRACE_MS = 5000;
 const EXIT_CLOSE_WAIT_MS = 1000;
 /** How long a TLS reload waits for each thread's answer. */
 const TLS_RELOAD_WAIT_MS = 10_000;
+/** How long setAccepting waits for a thread to say its listen sockets are closed (or open). */
+const ACCEPT_ACK_WAIT_MS = 2000;
 
 interface ThreadSlot {
   readonly index: number;
@@ -96,6 +98,7 @@ export class ForwardingPool {
   #tlsPassphrase: string | undefined;
   /** Threads whose answer to a TLS reload is awaited, by slot index. */
   readonly #tlsReloads = new Map<number, (ok: boolean) => void>();
+  readonly #acceptAcks = new Map<number, () => void>();
 
   constructor(opts: ForwardingOptions, logger: Logger) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${opts.threads}`);
@@ -245,11 +248,32 @@ export class ForwardingPool {
    * Every thread stops (false) or goes on (true) accepting client
    * connections; connections already open are served either way.
    */
-  setAccepting(on: boolean): void {
-    if (this.#accepting === on) return;
+  setAccepting(on: boolean): Promise<void> {
+    if (this.#accepting === on) return Promise.resolve();
     this.#accepting = on;
     const command: ThreadCommand = { type: 'accept', on };
-    for (const slot of this.#slots) slot.control?.postMessage(command);
+    const acks: Array<Promise<void>> = [];
+    for (const slot of this.#slots) {
+      const control = slot.control;
+      if (control === null) continue;
+      acks.push(
+        new Promise<void>((resolve) => {
+          // A thread that does not answer (ending, replaced) has no listen socket that matters.
+          const timer = setTimeout(done, ACCEPT_ACK_WAIT_MS);
+          const index = slot.index;
+          const acks = this.#acceptAcks;
+          function done(): void {
+            clearTimeout(timer);
+            if (acks.get(index) === done) acks.delete(index);
+            resolve();
+          }
+          this.#acceptAcks.get(index)?.();
+          this.#acceptAcks.set(index, done);
+          control.postMessage(command);
+        }),
+      );
+    }
+    return Promise.all(acks).then(() => undefined);
   }
 
   /** Fault injection for tests and drills: makes thread `index` die by an uncaught exception or process.exit(). */
@@ -371,6 +395,8 @@ export class ForwardingPool {
           this.#deliverSessions(event.batch);
         } else if (event.type === 'tls-reloaded') {
           this.#tlsReloads.get(event.index)?.(event.ok);
+        } else if (event.type === 'accepting') {
+          this.#acceptAcks.get(event.index)?.();
         }
       });
       const ended = (err: unknown): void => {

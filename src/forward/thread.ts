@@ -47,6 +47,10 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
           server.closeNow();
           Atomics.add(task.closedAck, 0, 1);
           Atomics.notify(task.closedAck, 0);
+        } else if (command.type === 'accept') {
+          server.setAccepting(command.on);
+          const event: ThreadEvent = { type: 'accepting', index: task.index, on: command.on };
+          control.postMessage(event);
         } else if (command.type === 'crash') crash(command.how);
         else if (command.type === 'reconfigure') {
           if (command.routing !== undefined) server.setRouting(command.routing);

@@ -8,6 +8,7 @@
 // dispatch allocates nothing beyond the request itself.
 import type { Dispatcher } from 'undici';
 import { PoolClosedError, PoolDestroyedError } from './h1/errors';
+import { DESCRIPTOR_RETRY_MS, DESCRIPTOR_WAIT_MS } from './descriptors';
 
 /** What the pool needs of a request: whether it is over, how to fail it, how the caller aborts it. */
 export interface PooledRequest {
@@ -35,6 +36,10 @@ export abstract class ConnectionPool<O, R extends PooledRequest, C extends Poole
   #closing = false;
   #destroyed = false;
   #closeWaiters: Array<() => void> = [];
+  /** Runs while requests wait for a descriptor: opens one connection per tick. */
+  #descriptorTimer: NodeJS.Timeout | null = null;
+  /** When each request waiting for a descriptor first failed to get one. */
+  #descriptorWaits: WeakMap<R, number> | null = null;
 
   constructor(max: number) {
     this.#max = max;
@@ -96,6 +101,8 @@ export abstract class ConnectionPool<O, R extends PooledRequest, C extends Poole
       const err = new PoolDestroyedError();
       const queued = this.#queue.splice(0);
       this.#queueHead = 0;
+      if (this.#descriptorTimer !== null) clearTimeout(this.#descriptorTimer);
+      this.#descriptorTimer = null;
       this.#idle.length = 0;
       for (const conn of [...this.#all]) conn.destroy(err);
       for (const req of queued) if (req !== undefined) req.fail(err);
@@ -132,12 +139,45 @@ export abstract class ConnectionPool<O, R extends PooledRequest, C extends Poole
     else this.#queue.push(req);
   }
 
+  /**
+   * The request's connection could not be opened for want of a descriptor
+   * (EMFILE/ENFILE): it waits in order, for a connection of this pool to come
+   * free or for the retry tick to open one, up to DESCRIPTOR_WAIT_MS.
+   */
+  outOfDescriptors(req: R, err: Error): void {
+    if (this.#destroyed) {
+      req.fail(new PoolDestroyedError());
+      return;
+    }
+    const waits = (this.#descriptorWaits ??= new WeakMap());
+    const now = Date.now();
+    const since = waits.get(req) ?? now;
+    if (now - since >= DESCRIPTOR_WAIT_MS) {
+      req.fail(err);
+      return;
+    }
+    waits.set(req, since);
+    this.#queue.push(req);
+    if (this.#descriptorTimer === null) this.#descriptorTimer = setTimeout(this.#onDescriptorTick, DESCRIPTOR_RETRY_MS);
+  }
+
+  readonly #onDescriptorTick = (): void => {
+    this.#descriptorTimer = null;
+    if (this.#destroyed || !this.#hasRoom()) return;
+    const next = this.#nextQueued();
+    if (next === null) return;
+    // If this one fails for want of a descriptor too, it comes back and arms the tick again.
+    this.#open().start(next);
+    if (this.#queueHead < this.#queue.length && this.#descriptorTimer === null) this.#descriptorTimer = setTimeout(this.#onDescriptorTick, DESCRIPTOR_RETRY_MS);
+  };
+
   /** The connection is closed; its slot may go to a waiting request. */
   gone(conn: C): void {
     this.#all.delete(conn);
     const at = this.#idle.indexOf(conn);
     if (at >= 0) this.#idle.splice(at, 1);
-    if (!this.#destroyed && this.#hasRoom()) {
+    // While descriptors are short, new connections are opened by the retry tick only, never in a burst.
+    if (!this.#destroyed && this.#descriptorTimer === null && this.#hasRoom()) {
       const next = this.#nextQueued();
       if (next !== null) this.#open().start(next);
     }

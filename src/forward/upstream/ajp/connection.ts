@@ -9,6 +9,7 @@
 // malformed destroys the connection: it never goes back to the pool.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { isOutOfDescriptors } from '../descriptors';
 import {
   BodyTimeoutError,
   ConnectTimeoutError,
@@ -56,6 +57,8 @@ export interface AjpConnectionOwner {
   gone(conn: AjpConnection): void;
   /** A request to send again on a fresh connection (stale kept-alive connection, failed CPING). */
   retry(req: AjpRequest): void;
+  /** Its connection could not be opened: the proxy is out of descriptors (not the node's fault). */
+  outOfDescriptors(req: AjpRequest, err: Error): void;
 }
 
 const enum Phase {
@@ -570,6 +573,8 @@ export class AjpConnection implements AjpRequestCarrier {
       this.#owner.retry(req);
     } else if (err instanceof SocketError && err.stale && req.replayable()) {
       this.#owner.retry(req);
+    } else if (isOutOfDescriptors(err)) {
+      this.#owner.outOfDescriptors(req, err as Error);
     } else {
       req.fail(err ?? new SocketError());
     }

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
+import { isOutOfDescriptors } from '../descriptors';
 import { asHandshakeError, type TlsSessionCache, type UpstreamTlsOptions } from '../../../tls/upstream';
 import {
   BodyTimeoutError,
@@ -63,6 +64,8 @@ export interface ConnectionOwner {
   gone(conn: H1Connection): void;
   /** A request to send again on a fresh connection (it failed on a stale kept-alive one). */
   retry(req: H1Request): void;
+  /** Its connection could not be opened: the proxy is out of descriptors (not the node's fault). */
+  outOfDescriptors(req: H1Request, err: Error): void;
 }
 
 const enum Phase {
@@ -687,6 +690,7 @@ export class H1Connection implements RequestCarrier {
       // A node closing an idle kept-alive connection as we reuse it is not a node failure: an
       // idempotent request whose body can be sent again goes once more on a fresh connection.
       if (err instanceof SocketError && err.stale && req.replayable()) this.#owner.retry(req);
+      else if (isOutOfDescriptors(err)) this.#owner.outOfDescriptors(req, err as Error);
       else req.fail(err ?? new SocketError());
     }
   }
