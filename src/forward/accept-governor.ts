@@ -54,7 +54,10 @@ export function autoMaxConnections(fdLimit: number, managerMaxConnections: numbe
 
 /** Established TCP connections whose local port is `port`, from /proc/net/tcp and tcp6. */
 export function establishedOnPort(port: number): number {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  // "sl local_address rem_address st ...": the local side is ours, st 01 is ESTABLISHED. One regex
+  // over the whole file: it may list every connection of the machine, and this runs every 100 ms.
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const established = new RegExp(`^\\s*\\d+: [0-9A-F]+:${hex} [0-9A-F]+:[0-9A-F]{4} 01 `, 'gm');
   let n = 0;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
@@ -63,11 +66,7 @@ export function establishedOnPort(port: number): number {
     } catch {
       continue;
     }
-    for (const line of text.split('\n')) {
-      // "sl local_address rem_address st ...": the local side is ours, st 01 is ESTABLISHED.
-      const fields = line.trim().split(/\s+/);
-      if (fields[3] === '01' && fields[1]?.endsWith(suffix) === true) n++;
-    }
+    n += text.match(established)?.length ?? 0;
   }
   return n;
 }
@@ -127,7 +126,7 @@ export class AcceptGovernor {
     if (fds < 0) return;
     const cap = this.#o.maxConnections;
     // Every client connection holds a descriptor: below the cap in descriptors, below it in connections.
-    const connections = cap > 0 && fds >= cap * 0.9 && Number.isFinite(fds) ? this.#connections(this.#o.port()) : -1;
+    const connections = cap > 0 && fds - this.#reserve.held >= cap * 0.9 && Number.isFinite(fds) ? this.#connections(this.#o.port()) : -1;
     if (!this.paused) {
       const reason = fds >= this.#high ? 'file descriptors' : cap > 0 && connections >= cap ? 'max-connections' : '';
       if (reason === '') return;
