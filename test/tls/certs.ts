@@ -54,9 +54,17 @@ function makeLeaf(dir: string, name: string, cn: string, san: string, ca: string
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
 }
 
+/** The subject CN of `ca` (browsers filter client certificates by issuer). */
+export const TEST_CA_CN = 'mcmp-edge test CA';
+
+/** One more certificate from `pki.ca` (server and client use), made on demand. */
+export function issueFromCa(pki: TestPki, name: string, cn: string): Pair {
+  return makeLeaf(pki.dir, name, cn, `DNS:${cn}`, 'ca');
+}
+
 export function makePki(): TestPki {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-tls-'));
-  makeCa(dir, 'ca', 'mcmp-edge test CA');
+  makeCa(dir, 'ca', TEST_CA_CN);
   makeCa(dir, 'other-ca', 'another CA');
   const server = makeLeaf(dir, 'server', 'localhost', 'DNS:localhost,IP:127.0.0.1,IP:::1', 'ca');
   const shop = makeLeaf(dir, 'shop', 'shop.test', 'DNS:shop.test', 'ca');

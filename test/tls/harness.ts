@@ -121,3 +121,34 @@ export async function waitForLog(logs: Array<Record<string, unknown>>, pred: (l:
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface TlsReply {
+  status: number;
+  body: string;
+}
+
+/** One MCMP command (or a GET of the page) over TLS, as the Java listener sends it (Node's client takes any method token). */
+export function mcmpTls(port: number, method: string, body: string, tlsOptions: https.RequestOptions, target = '/'): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: target,
+        servername: 'localhost',
+        agent: false,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'ClusterListener/1.0' },
+        ...tlsOptions,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('latin1')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error('timed out')));
+    req.end(body);
+  });
+}

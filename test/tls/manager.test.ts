@@ -3,42 +3,11 @@
 // worker without one, or with one from another CA, never gets a command read;
 // --allow still applies; the status page is served over HTTPS.
 import assert from 'node:assert/strict';
-import https from 'node:https';
+import type https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process';
 import { makePki, OPENSSL_MISSING, type TestPki } from './certs';
-import { startEcho, type EchoBackend } from './harness';
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** One MCMP command over TLS, as the Java listener sends it (Node's client takes any method token). */
-function mcmpTls(port: number, method: string, body: string, tlsOptions: https.RequestOptions, target = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: target,
-        servername: 'localhost',
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'ClusterListener/1.0' },
-        ...tlsOptions,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('latin1')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(30_000, () => req.destroy(new Error('timed out')));
-    req.end(body);
-  });
-}
+import { mcmpTls, startEcho, type EchoBackend } from './harness';
 
 describe('MCMP over TLS with client certificates', { skip: OPENSSL_MISSING }, () => {
   let pki: TestPki;
