@@ -114,17 +114,19 @@ function summarize(t: RunningTarget, samples: RunSample[], failure: string | und
   };
 }
 
-/** A warm-up run within this fraction of the previous one's req/s counts as steady. */
+/** Warm-up ends when a run is no more than this fraction faster than the best before it. */
 const STEADY_WITHIN = 0.1;
-/** Warm-up runs per target at most (a loaded machine may never look steady). */
-const WARMUP_RUNS_MAX = 6;
+/** Warm-up runs per target: at least (two slow runs in a row can agree), at most (a loaded machine may never look steady). */
+const WARMUP_RUNS_MIN = 3;
+const WARMUP_RUNS_MAX = 8;
 
 /**
  * Warms every target up (JIT, pools, upstream connections); results are
  * discarded. A JIT-compiled proxy on a loaded machine can take many seconds to
- * reach its steady speed (mcmp-edge measured 1 000 req/s in its first 2 s and
- * 6 000 after), so runs repeat until two in a row agree within 10%, then one
- * run with a medium body warms the body path.
+ * reach its steady speed (mcmp-edge measured 750, 840, 1 900, then 4 200 req/s
+ * in its first four 2 s runs), so runs repeat until one is no more than 10%
+ * faster than the best before it (at least 3, at most 8), then one run with a
+ * 16 KiB body warms the body path.
  */
 export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptions): Promise<void> {
   if (o.warmupSec <= 0) return;
@@ -132,13 +134,14 @@ export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptio
   for (const t of targets) {
     if (isInterrupted()) return;
     try {
-      let previous = NaN;
+      let best = 0;
       const rates: string[] = [];
       for (let run = 0; run < WARMUP_RUNS_MAX && !isInterrupted(); run++) {
         const r = await o.gen.run({ port: t.port, path: paths.small, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
         rates.push(r.rps.toFixed(0));
-        if (Math.abs(r.rps - previous) <= STEADY_WITHIN * previous) break;
-        previous = r.rps;
+        const steady = r.rps <= best * (1 + STEADY_WITHIN);
+        best = Math.max(best, r.rps);
+        if (run + 1 >= WARMUP_RUNS_MIN && steady) break;
       }
       await o.gen.run({ port: t.port, path: paths.medium, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
       o.print(`  warm-up ${t.label}: ${rates.join(' → ')} req/s`);

@@ -5,6 +5,9 @@
 //
 // The exchange object itself is undici's dispatch handler (PERFORMANCE.md:
 // dispatch() with a plain handler object), so a request costs one object.
+import { performance } from 'node:perf_hooks';
+// Imported, not the globals: globalThis.Buffer/process/performance are accessors, a getter call per use on the hot path.
+import { Buffer } from 'node:buffer';
 import type { Dispatcher } from 'undici';
 import type { HttpResponse } from 'uWebSockets.js';
 import type { RoutingOptions } from '../router/index';
@@ -135,6 +138,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   /** Body bytes received from the node so far. */
   #bodyBytesRead = 0;
   #corkedWrite: (() => void) | null = null;
+  #flushHeadTask: (() => void) | null = null;
   #setSessionId = '';
   #finished = false;
   /** performance.now() at the start, for the latency histograms. */
@@ -329,7 +333,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
       this.#writer = new ResponseBodyWriter(this.#res, this.#contentLength, this, this.#ctx.sendTimeoutMs);
       // Bytes that arrive in the same read as the head go out with it, in one
       // write; only a head whose body is slow to come is flushed on its own.
-      process.nextTick(ProxyExchange.#flushHead, this);
+      // A microtask, not nextTick: it runs at the same point (the end of the
+      // read callback) without a tick object and node's tick-queue pass.
+      queueMicrotask((this.#flushHeadTask ??= () => ProxyExchange.#flushHead(this)));
     } else if (this.#contentLength > 0 && this.#head.method !== 'HEAD') {
       // undici's parser waits for the body a 204/304 announces with a length,
       // though such a response has none (RFC 9110 §8.6): the client gets its
@@ -452,7 +458,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #readResponseHead(statusCode: number, raw: Buffer[], statusText: string): void {
     const out = this.#responseHeaders;
     const cookieName = this.#ctx.sessions !== null ? (this.#route?.balancer.stickySessionCookie ?? '') : '';
-    const named: string[] = [];
+    let named: string[] | null = null;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i] as Buffer;
       const value = raw[i + 1] as Buffer;
@@ -473,14 +479,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
           break;
         }
         case ResponseHeader.Connection: {
-          for (const token of connectionTokens(value.toString('latin1'))) named.push(token);
+          for (const token of connectionTokens(value.toString('latin1'))) (named ??= []).push(token);
           break;
         }
         case ResponseHeader.Drop:
           break;
       }
     }
-    if (named.length > 0) {
+    if (named !== null && named.length > 0) {
       const drop = new Set(named);
       const kept: Buffer[] = [];
       for (let i = 0; i + 1 < out.length; i += 2) {
@@ -522,7 +528,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#chunkAccepted = (this.#writer as ResponseBodyWriter).write(this.#chunk as Buffer);
   }
 
-  /** From process.nextTick after onHeaders: no body byte came with the head. */
+  /** From a microtask after onHeaders: no body byte came with the head. */
   static #flushHead(this: void, exchange: ProxyExchange): void {
     if (!exchange.#headPending || exchange.#clientGone || exchange.#clientDone || exchange.#state !== State.Upstream) return;
     const writer = exchange.#writer as ResponseBodyWriter;

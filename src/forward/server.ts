@@ -1,6 +1,7 @@
 // The uWebSockets.js server of one forwarding thread: accepts client requests
 // on the shared port, hands each to a ProxyExchange, and stops gracefully
 // (stop accepting, drain, close every socket).
+import { Buffer } from 'node:buffer';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import { loadUws, type Uws } from '../../native-bindings/uws';
 import type { RoutingOptions } from '../router/index';

@@ -1,5 +1,6 @@
 // The long-lived piscina task of one forwarding thread: attach to the shared
 // tables and counters, listen, serve until the pool says stop, drain, return.
+import { HANDLE_IO } from './upstream/handle-io';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log';
 import { ClusterCounters } from '../slots/counters';
@@ -66,6 +67,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
     const listening: ThreadEvent = { type: 'listening', index: task.index, port };
     control.postMessage(listening);
     logger.debug({ port }, 'forwarding thread listening');
+    if (HANDLE_IO.reason !== '') logger.info({ reason: HANDLE_IO.reason }, 'upstream I/O through node:net streams');
     await stopRequested;
     const cut = await server.stop();
     if (cut > 0) logger.warn({ cut }, 'requests cut at the end of the drain timeout');

@@ -2,6 +2,7 @@
 // locks. The forwarding threads add to them on the request path (a handful of
 // Atomics.add on numbers, no allocation); the primary reads them when
 // /metrics is scraped. Offsets come from layout.ts.
+import { performance } from 'node:perf_hooks';
 import { HISTOGRAM_SUM, LATENCY_BUCKETS_US, NodeTraffic, STATUS_CLASSES, trafficLayout, type TrafficLayout } from './layout';
 
 export type UpstreamFailure = 'connect' | 'read' | 'timeout';

@@ -12,6 +12,7 @@
 // dropped only after --send-timeout without progress of the write offset
 // (nginx's send_timeout). A chunked body has no held-back bytes (uWS buffers
 // a whole chunk), so uWS's own ≈10 s applies there.
+import { Buffer } from 'node:buffer';
 import type { HttpResponse } from 'uWebSockets.js';
 import { TRAFFIC_LIMIT_DEFAULTS } from '../limits';
 

@@ -4,6 +4,8 @@
 // reach the handler as views into that buffer and must be used before onData
 // returns (the exchange writes them to uWS at once, and copies only what uWS
 // could not take). Bytes a paused response still holds are copied aside.
+// Imported, not the globals: globalThis.Buffer/process/performance are accessors, a getter call per use on the hot path.
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
@@ -21,6 +23,7 @@ import {
 } from './errors';
 import type { H1Request, RequestCarrier } from './request';
 import { findHeadEnd, parseResponseHead, ResponseHead } from './response-head';
+import { HandleIo } from '../handle-io';
 
 /** The largest response head (status line + headers) accepted. */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -92,6 +95,8 @@ export class H1Connection implements RequestCarrier {
   readonly #owner: ConnectionOwner;
   readonly #settings: ConnectionSettings;
   readonly #socket: net.Socket;
+  /** Plain sockets: writes and reads through the libuv handle (handle-io.ts); null for TLS. */
+  readonly #io: HandleIo | null;
   #connected = false;
   #closed = false;
   #req: H1Request | null = null;
@@ -149,6 +154,7 @@ export class H1Connection implements RequestCarrier {
         if (this.#paused && !this.#closed) socket.pause();
       });
       this.#socket = socket;
+      this.#io = null;
     } else {
       this.#socket = net.connect({
         host: settings.host,
@@ -163,6 +169,7 @@ export class H1Connection implements RequestCarrier {
         },
       });
       this.#socket.on('connect', () => this.#onConnect());
+      this.#io = new HandleIo(this.#socket, (err) => this.#onSocketError(err));
     }
     this.#socket.on('end', () => this.#onEnd());
     this.#socket.on('error', (err: Error) => this.#onSocketError(err));
@@ -209,6 +216,10 @@ export class H1Connection implements RequestCarrier {
     this.#connected = true;
     this.#socket.setNoDelay(true);
     this.#socket.setKeepAlive(true, 60_000);
+    this.#io?.attach((nread) => {
+      this.#onBytes(READ_BUFFER, 0, nread);
+      return !this.#paused;
+    });
     this.#disarm();
     const req = this.#req;
     if (req !== null) this.#writeRequest(req);
@@ -219,9 +230,11 @@ export class H1Connection implements RequestCarrier {
     const socket = this.#socket;
     const body = req.body;
     this.#arm(TimerKind.Headers, this.#settings.headersTimeoutMs);
+    const io = this.#io;
     if (body === null) {
       this.#bodyDone = true;
-      socket.write(req.head, 'latin1');
+      if (io !== null) io.writeLatin1(req.head);
+      else socket.write(req.head, 'latin1');
       return;
     }
     if (Buffer.isBuffer(body)) {
@@ -231,7 +244,8 @@ export class H1Connection implements RequestCarrier {
         const out = Buffer.allocUnsafe(head.length + body.length);
         out.write(head, 0, 'latin1');
         body.copy(out, head.length);
-        socket.write(out);
+        if (io !== null) io.writeBuffer(out);
+        else socket.write(out);
       } else {
         socket.cork();
         socket.write(head, 'latin1');

@@ -1,6 +1,7 @@
 // One request handed to an H1Pool: its head is built (and validated) at
 // dispatch, so a request the node must not see fails before any connection is
 // used. Exactly one of onComplete/onError reaches the handler.
+import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, NotSupportedError, RequestAbortedError } from './errors';

@@ -45,6 +45,15 @@ export function findHeadEnd(buf: Buffer, start: number, end: number): number {
   return -1;
 }
 
+/** buf[pos, pos + lower.length) is the header name `lower` in any case (no string made: this runs per header). */
+function nameAt(buf: Buffer, pos: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    // |0x20 folds A-Z to a-z; the name was checked to be tchar, where it folds nothing else onto a letter or '-'.
+    if (((buf[pos + i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function lineEnd(buf: Buffer, from: number, end: number): number {
   const i = buf.indexOf(LF, from);
   return i < 0 || i > end ? end : i;
@@ -103,8 +112,7 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
     }
     const nameLength = colon - pos;
     if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
-      const name = buf.toString('latin1', pos, colon).toLowerCase();
-      if (name === 'content-length') {
+      if (nameLength === 14 && nameAt(buf, pos, 'content-length')) {
         if (ve === vs) throw new ResponseParseError('empty content-length');
         let n = 0;
         for (let i = vs; i < ve; i++) {
@@ -115,19 +123,19 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
         if (!Number.isSafeInteger(n)) throw new ResponseParseError('content-length too large');
         if (out.contentLength >= 0 && out.contentLength !== n) throw new ResponseParseError('conflicting content-length');
         out.contentLength = n;
-      } else if (name === 'transfer-encoding') {
+      } else if (nameLength === 17 && nameAt(buf, pos, 'transfer-encoding')) {
         // Only the last coding frames the message (RFC 9112 §6.3).
         const value = buf.toString('latin1', vs, ve).toLowerCase();
         const chunkedLast = /(?:^|,)\s*chunked$/.test(value);
         if (chunkedLast) out.chunked = true;
         else out.otherEncoding = true;
-      } else if (name === 'connection') {
+      } else if (nameLength === 10 && nameAt(buf, pos, 'connection')) {
         for (const token of buf.toString('latin1', vs, ve).toLowerCase().split(',')) {
           const t = token.trim();
           if (t === 'close') sawCloseToken = true;
           else if (t === 'keep-alive') sawKeepAliveToken = true;
         }
-      } else if (name === 'keep-alive') {
+      } else if (nameLength === 10 && nameAt(buf, pos, 'keep-alive')) {
         const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(buf.toString('latin1', vs, ve));
         if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
       }
