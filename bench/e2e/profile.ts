@@ -12,8 +12,8 @@ import { spawnTracked } from './proc';
 /** Node flags a profiled mcmp-edge starts with: JIT code gets names perf can read. */
 export const PROFILE_NODE_FLAGS: readonly string[] = ['--perf-basic-prof-only-functions'];
 
-/** Sampling rate: ~1 ms resolution, a few thousand samples in a short run. */
-const SAMPLE_HZ = 997;
+/** Sampling rate: thousands of samples per busy thread in a short run. */
+const SAMPLE_HZ = 4999;
 const TOP_FUNCTIONS = 30;
 
 export class ProfileError extends Error {

@@ -33,6 +33,7 @@ import {
   sendBodyChunkRange,
 } from './protocol';
 import type { AjpRequest, AjpRequestCarrier } from './request';
+import { Deadline } from '../deadline';
 
 /** Every AJP connection of this thread reads into this buffer (one read is at most its size). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -115,10 +116,8 @@ export class AjpConnection implements AjpRequestCarrier {
   #asks = 0;
   #askBytes = 0;
 
-  // ---- one timer for whichever deadline applies ----
-  #timer: NodeJS.Timeout | null = null;
-  #timerKind = TimerKind.None;
-  #timerMs = 0;
+  // ---- whichever deadline applies (deadline.ts) ----
+  readonly #deadline = new Deadline<TimerKind>((kind) => this.#onDeadline(kind));
 
   constructor(owner: AjpConnectionOwner, settings: AjpConnectionSettings) {
     this.#owner = owner;
@@ -138,7 +137,7 @@ export class AjpConnection implements AjpRequestCarrier {
     this.#socket.on('end', () => this.#onEnd());
     this.#socket.on('error', (err: Error) => this.#onSocketError(err));
     this.#socket.on('close', () => this.#teardown(new SocketError()));
-    this.#arm(TimerKind.Connect, settings.pingTimeoutMs);
+    this.#deadline.arm(TimerKind.Connect, settings.pingTimeoutMs);
   }
 
   get closed(): boolean {
@@ -154,7 +153,7 @@ export class AjpConnection implements AjpRequestCarrier {
 
   /** Idle in the pool: closed when ttl runs out. */
   idle(): void {
-    this.#arm(TimerKind.Idle, this.#settings.keepAliveMs);
+    this.#deadline.arm(TimerKind.Idle, this.#settings.keepAliveMs);
   }
 
   destroy(err: Error): void {
@@ -175,7 +174,7 @@ export class AjpConnection implements AjpRequestCarrier {
     this.#socket.setNoDelay(true);
     this.#socket.setKeepAlive(true, 60_000);
     this.#phase = Phase.Idle;
-    this.#disarm();
+    this.#deadline.disarm();
     const req = this.#req;
     if (req !== null) this.#begin(req);
     else this.idle();
@@ -187,7 +186,7 @@ export class AjpConnection implements AjpRequestCarrier {
     if (this.#lastUsed === 0 || idleFor >= this.#settings.pingIdleMs) {
       this.#pinged = true;
       this.#phase = Phase.Cping;
-      this.#arm(TimerKind.Cpong, this.#settings.pingTimeoutMs);
+      this.#deadline.arm(TimerKind.Cpong, this.#settings.pingTimeoutMs);
       this.#socket.write(CPING_PACKET);
       return;
     }
@@ -208,7 +207,7 @@ export class AjpConnection implements AjpRequestCarrier {
     // Content-Length > 0: the first data packet goes unasked, right after the head (AJP.md §3.2).
     this.#asks = req.bodyLength > 0 ? 1 : 0;
     this.#askBytes = maxDataBytes(this.#settings.packetSize);
-    this.#arm(TimerKind.Headers, this.#settings.responseTimeoutMs);
+    this.#deadline.arm(TimerKind.Headers, this.#settings.responseTimeoutMs);
     const body = req.body;
     if (body !== null && !Buffer.isBuffer(body)) {
       this.#bodyStream = body;
@@ -241,7 +240,7 @@ export class AjpConnection implements AjpRequestCarrier {
         if (chunk === null) {
           if (!this.#streamEnded) {
             // The node waits for us: its silence is not a timeout until we answered.
-            if (this.#timerKind === TimerKind.Headers || this.#timerKind === TimerKind.Body) this.#timerKind = TimerKind.None;
+            if (this.#deadline.kind === TimerKind.Headers || this.#deadline.kind === TimerKind.Body) this.#deadline.disarm();
             body.once('readable', this.#onStreamReadable);
             return;
           }
@@ -266,8 +265,8 @@ export class AjpConnection implements AjpRequestCarrier {
       if (n > 0) req.handler.onBodySent?.(n, this.#bodyOffset);
       if (this.#req !== req) return;
     }
-    if (this.#timerKind === TimerKind.None && this.#phase === Phase.Request && !this.#paused) {
-      this.#arm(this.#headSeen ? TimerKind.Body : TimerKind.Headers, this.#settings.responseTimeoutMs);
+    if (this.#deadline.kind === TimerKind.None && this.#phase === Phase.Request && !this.#paused) {
+      this.#deadline.arm(this.#headSeen ? TimerKind.Body : TimerKind.Headers, this.#settings.responseTimeoutMs);
     }
   }
 
@@ -379,7 +378,7 @@ export class AjpConnection implements AjpRequestCarrier {
       return;
     }
     this.#gotPacket = true;
-    if (this.#timerKind === TimerKind.Body || this.#timerKind === TimerKind.Headers) this.#timer?.refresh();
+    if (this.#deadline.kind === TimerKind.Body || this.#deadline.kind === TimerKind.Headers) this.#deadline.refresh();
     switch (buf[start]) {
       case ContainerMessage.SendHeaders:
         this.#onSendHeaders(req, buf, start, end);
@@ -433,7 +432,7 @@ export class AjpConnection implements AjpRequestCarrier {
       }
     }
     if (this.#bodyless) this.#declared = -1;
-    this.#arm(TimerKind.Body, this.#settings.responseTimeoutMs);
+    this.#deadline.arm(TimerKind.Body, this.#settings.responseTimeoutMs);
     const resume = (req.resume ??= () => this.#resume(req));
     const go = req.handler.onHeaders?.(status, h, resume, head.reason);
     if (this.#req === req && go === false) this.#pause();
@@ -442,14 +441,14 @@ export class AjpConnection implements AjpRequestCarrier {
   #pause(): void {
     this.#paused = true;
     // Time the client takes to read is not the node's silence.
-    if (this.#timerKind === TimerKind.Body) this.#timerKind = TimerKind.None;
+    if (this.#deadline.kind === TimerKind.Body) this.#deadline.disarm();
   }
 
   #resume(req: AjpRequest): void {
     if (req !== this.#req || !this.#paused || this.#closed) return;
     this.#paused = false;
     if (this.#parsing) return;
-    this.#arm(TimerKind.Body, this.#settings.responseTimeoutMs);
+    this.#deadline.arm(TimerKind.Body, this.#settings.responseTimeoutMs);
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
@@ -469,7 +468,7 @@ export class AjpConnection implements AjpRequestCarrier {
     this.#paused = false;
     this.#pending = null;
     this.#asks = 0;
-    this.#disarm();
+    this.#deadline.disarm();
     this.#detachBody();
     if (!reusable) this.#teardown(null);
     req.complete();
@@ -505,13 +504,9 @@ export class AjpConnection implements AjpRequestCarrier {
     return this.#lastUsed !== 0 && !this.#pinged && !this.#gotPacket && this.#bodyOffset === 0;
   }
 
-  #onTimer = (): void => {
-    const kind = this.#timerKind;
-    this.#timerKind = TimerKind.None;
+  #onDeadline(kind: TimerKind): void {
     const s = this.#settings;
     switch (kind) {
-      case TimerKind.None:
-        return;
       case TimerKind.Connect:
         this.#teardown(new ConnectTimeoutError(s.pingTimeoutMs));
         return;
@@ -528,35 +523,13 @@ export class AjpConnection implements AjpRequestCarrier {
         this.#teardown(null);
         return;
     }
-  };
-
-  #arm(kind: TimerKind, ms: number): void {
-    if (ms <= 0) {
-      this.#timerKind = TimerKind.None;
-      return;
-    }
-    this.#timerKind = kind;
-    if (this.#timer !== null && this.#timerMs === ms) {
-      this.#timer.refresh();
-      return;
-    }
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timerMs = ms;
-    this.#timer = setTimeout(this.#onTimer, ms);
-    this.#timer.unref();
-  }
-
-  #disarm(): void {
-    this.#timerKind = TimerKind.None;
   }
 
   /** Closes for good; the request still carried, if any, fails with err or goes once more on a fresh connection. */
   #teardown(err: Error | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#timerKind = TimerKind.None;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadline.clear();
     this.#socket.destroy();
     this.#detachBody();
     this.#pending = null;

@@ -24,6 +24,7 @@ import {
 import type { H1Request, RequestCarrier } from './request';
 import { findHeadEnd, parseResponseHead, ResponseHead } from './response-head';
 import { HandleIo } from '../handle-io';
+import { Deadline } from '../deadline';
 
 /** The largest response head (status line + headers) accepted. */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -126,10 +127,8 @@ export class H1Connection implements RequestCarrier {
   #bodySent = 0;
   #bodyDone = true;
 
-  // ---- one timer for whichever deadline applies ----
-  #timer: NodeJS.Timeout | null = null;
-  #timerKind = TimerKind.None;
-  #timerMs = 0;
+  // ---- whichever deadline applies (deadline.ts) ----
+  readonly #deadline = new Deadline<TimerKind>((kind) => this.#onDeadline(kind));
   #idleMs: number;
 
   constructor(owner: ConnectionOwner, settings: ConnectionSettings) {
@@ -175,7 +174,7 @@ export class H1Connection implements RequestCarrier {
     this.#socket.on('error', (err: Error) => this.#onSocketError(err));
     this.#socket.on('close', () => this.#teardown(new SocketError()));
     this.#socket.on('drain', () => this.#onDrain());
-    this.#arm(TimerKind.Connect, settings.connectTimeoutMs);
+    this.#deadline.arm(TimerKind.Connect, settings.connectTimeoutMs);
   }
 
   get closed(): boolean {
@@ -194,7 +193,7 @@ export class H1Connection implements RequestCarrier {
 
   /** Idle in the pool: closed when the keep-alive time runs out. */
   idle(): void {
-    this.#arm(TimerKind.Idle, this.#idleMs);
+    this.#deadline.arm(TimerKind.Idle, this.#idleMs);
   }
 
   /** Closes the connection (idle, or the pool is being destroyed: the request, if any, fails with err). */
@@ -220,7 +219,7 @@ export class H1Connection implements RequestCarrier {
       this.#onBytes(READ_BUFFER, 0, nread);
       return !this.#paused;
     });
-    this.#disarm();
+    this.#deadline.disarm();
     const req = this.#req;
     if (req !== null) this.#writeRequest(req);
     else this.idle();
@@ -229,7 +228,7 @@ export class H1Connection implements RequestCarrier {
   #writeRequest(req: H1Request): void {
     const socket = this.#socket;
     const body = req.body;
-    this.#arm(TimerKind.Headers, this.#settings.headersTimeoutMs);
+    this.#deadline.arm(TimerKind.Headers, this.#settings.headersTimeoutMs);
     const io = this.#io;
     if (body === null) {
       this.#bodyDone = true;
@@ -329,7 +328,7 @@ export class H1Connection implements RequestCarrier {
       return;
     }
     this.#gotBytes = true;
-    if (this.#timerKind === TimerKind.Body) this.#timer?.refresh();
+    if (this.#deadline.kind === TimerKind.Body) this.#deadline.refresh();
     this.#parsing = true;
     try {
       this.#parse(buf, start, end);
@@ -470,8 +469,8 @@ export class H1Connection implements RequestCarrier {
       this.#idleMs = hint > 0 ? Math.min(hint - KEEP_ALIVE_HINT_MARGIN_MS, max) : Math.min(this.#settings.keepAliveMs, max);
       if (this.#idleMs <= 0) this.#keepAlive = false;
     }
-    if (bodyless) this.#disarm();
-    else this.#arm(TimerKind.Body, this.#settings.bodyTimeoutMs);
+    if (bodyless) this.#deadline.disarm();
+    else this.#deadline.arm(TimerKind.Body, this.#settings.bodyTimeoutMs);
     const resume = (req.resume ??= () => this.#resume(req));
     const go = req.handler.onHeaders?.(status, head.headers, resume, head.statusText);
     if (this.#req !== req) return -1;
@@ -560,14 +559,14 @@ export class H1Connection implements RequestCarrier {
   #pause(): void {
     this.#paused = true;
     // undici does not count time paused by the handler against the body timeout.
-    if (this.#timerKind === TimerKind.Body) this.#timerKind = TimerKind.None;
+    if (this.#deadline.kind === TimerKind.Body) this.#deadline.disarm();
   }
 
   #resume(req: H1Request): void {
     if (req !== this.#req || !this.#paused || this.#closed) return;
     this.#paused = false;
     if (this.#parsing) return;
-    this.#arm(TimerKind.Body, this.#settings.bodyTimeoutMs);
+    this.#deadline.arm(TimerKind.Body, this.#settings.bodyTimeoutMs);
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
@@ -592,7 +591,7 @@ export class H1Connection implements RequestCarrier {
     this.#pending = null;
     this.#carry = null;
     this.#phase = Phase.Head;
-    this.#disarm();
+    this.#deadline.disarm();
     this.#detachBody();
     const trailers = this.#trailers;
     this.#trailers = null;
@@ -643,12 +642,8 @@ export class H1Connection implements RequestCarrier {
     this.#teardown(err);
   }
 
-  #onTimer = (): void => {
-    const kind = this.#timerKind;
-    this.#timerKind = TimerKind.None;
+  #onDeadline(kind: TimerKind): void {
     switch (kind) {
-      case TimerKind.None:
-        return;
       case TimerKind.Connect:
         this.#teardown(new ConnectTimeoutError(this.#settings.connectTimeoutMs));
         return;
@@ -662,36 +657,13 @@ export class H1Connection implements RequestCarrier {
         this.#teardown(null);
         return;
     }
-  };
-
-  #arm(kind: TimerKind, ms: number): void {
-    if (ms <= 0) {
-      this.#timerKind = TimerKind.None;
-      return;
-    }
-    this.#timerKind = kind;
-    if (this.#timer !== null && this.#timerMs === ms) {
-      this.#timer.refresh();
-      return;
-    }
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timerMs = ms;
-    this.#timer = setTimeout(this.#onTimer, ms);
-    this.#timer.unref();
-  }
-
-  /** Cheap: the timer stays scheduled and is ignored when it fires. */
-  #disarm(): void {
-    this.#timerKind = TimerKind.None;
   }
 
   /** Closes for good; the request still carried, if any, fails with err. */
   #teardown(err: Error | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#timerKind = TimerKind.None;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadline.clear();
     this.#socket.destroy();
     this.#detachBody();
     this.#pending = null;
