@@ -103,6 +103,9 @@ function summarize(perf: string, data: string, title: string, busiestThreads: nu
   const dsoRows = reportRows(report(perf, data, ['--sort', 'dso', ...only]));
   const symRows = mergeByName(reportRows(report(perf, data, ['--sort', 'dso,sym', ...only])).map((r) => ({ percent: r.percent, cols: jitName(r.cols).replace(/\s+/g, ' ') })));
   const covered = busiest.reduce((a, r) => a + r.percent, 0);
+  const dsos = mergeByName(dsoRows.map((r) => ({ percent: r.percent, cols: jitName(r.cols) })));
+  // perf report has been seen to leave out a row now and then: what is not listed is said, not hidden.
+  const unlisted = 100 - dsos.reduce((a, r) => a + r.percent, 0);
   const lines = [
     `where the time goes: ${title}`,
     `perf record -e cpu-clock -F ${SAMPLE_HZ} over every thread of the proxy${samples !== undefined ? ` (${samples} samples)` : ''}; self time.`,
@@ -111,7 +114,8 @@ function summarize(perf: string, data: string, title: string, busiestThreads: nu
     ...threadRows.slice(0, 8).map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${r.cols}`),
     '',
     `the ${busiest.length} busiest thread(s) (${covered.toFixed(1)}% of samples), by binary:`,
-    ...mergeByName(dsoRows.map((r) => ({ percent: r.percent, cols: jitName(r.cols) }))).slice(0, 10).map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${r.cols}`),
+    ...dsos.slice(0, 10).map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${r.cols}`),
+    ...(unlisted >= 1 ? [`  ${unlisted.toFixed(1).padStart(5)}%  (not in perf report's output)`] : []),
     '',
     `the same threads, top ${TOP_FUNCTIONS} functions:`,
     ...symRows.slice(0, TOP_FUNCTIONS).map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${r.cols.slice(0, 150)}`),
