@@ -64,6 +64,7 @@ export const DIRECTIVES = [
   spec({ name: 'AllowEncodedSlashes', kind: 'enum', default: 0, values: { off: 0, on: 1, nodecode: 2 }, help: 'Off: a path with %2F gets 404; On: %2F is a "/"; NoDecode: %2F is kept escaped and forwarded' }),
   spec({ name: 'ResponseStatusCodeOnNoContext', kind: 'int', default: 404, min: 100, max: 599, help: 'status when contexts exist but none matches' }),
   spec({ name: 'ModProxyClusterThreadCount', kind: 'int', default: 16, min: 0, max: 1024, help: 'probes run at once (0: one at a time)' }),
+  spec({ name: 'StatusProbeReuse', kind: 'int', default: 1000, min: 0, max: 60000, help: "milliseconds a node's successful STATUS probe also answers later STATUS for it, unless the node was put in error since (0: each STATUS probes; concurrent STATUS always share one probe)" }),
   spec({ name: 'NodeTimeout', kind: 'int', default: 0, min: 0, max: 86400, help: 'seconds without STATUS before a node is put in error (0: off)' }),
   spec({ name: 'CacheShareFor', kind: 'int', default: 0, min: 0, max: 0, help: 'not needed: threads re-read the tables when a version changes', unsupported: 'forwarding threads rebuild their index on every table change, so there is no cache period to set' }),
   spec({ name: 'ModProxyClusterHCTemplate', kind: 'string', default: '', help: 'health-check template', unsupported: 'mod_proxy_hcheck templates are not implemented; nodes are probed with OPTIONS/CPING' }),

@@ -21,6 +21,7 @@ const LIVE_IN_PRIMARY: ReadonlySet<string> = new Set([
   'LBstatusRecalTime',
   'WaitBeforeRemove',
   'NodeTimeout',
+  'StatusProbeReuse',
 ]);
 
 /** Directives of the routing decision, sent to every forwarding thread. */

@@ -5,6 +5,7 @@ import type { Directives } from '../config/directives';
 import { PROTOCOL_VERSION } from '../config/directives';
 import type { ClusterState } from '../cluster/state';
 import type { NodeProber } from '../cluster/probe';
+import { StatusProbes } from '../cluster/status-probes';
 import type { Logger } from '../log';
 import { parseMcmpBody, type McmpPair } from './body';
 import { McmpError } from './errors';
@@ -85,12 +86,21 @@ export class McmpHandler {
 
   readonly #state: ClusterState;
   readonly #prober: NodeProber;
+  readonly #statusProbes: StatusProbes;
   readonly #startId: string;
   readonly #logger: Logger;
 
   constructor(opts: McmpHandlerOptions) {
     this.#state = opts.state;
     this.#prober = opts.prober;
+    const state = opts.state;
+    // The directive object is live (SIGHUP): read at each use.
+    this.#statusProbes = new StatusProbes({
+      prober: opts.prober,
+      reuseMs: () => opts.directives.StatusProbeReuse,
+      errorTime: (n) => state.counters.errorTime(n),
+      now: () => state.now(),
+    });
     this.#startId = String(opts.startTimeUs);
     this.#logger = opts.logger;
   }
@@ -118,6 +128,7 @@ export class McmpHandler {
     const ctx: CommandContext = {
       state: this.#state,
       prober: this.#prober,
+      statusProbes: this.#statusProbes,
       startId: this.#startId,
       logger: this.#logger,
       wantsXml: req.accept.includes('text/xml'),

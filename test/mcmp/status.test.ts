@@ -13,6 +13,7 @@ test('STATUS with Load 0, 100, -1, 50 answers State=OK and INFO shows the Load',
   const h = new Harness();
   await h.ok('CONFIG', `JVMRoute=node1&Host=127.0.0.1&Port=${backend.port}&Type=http`);
   for (const load of ['0', '100', '-1', '50']) {
+    h.clock.advance(1); // past StatusProbeReuse: each STATUS probes, as in httpd
     const r = await h.send('STATUS', `JVMRoute=node1&Load=${load}`);
     assert.equal(r.status, 200);
     assert.deepEqual(r.headers, [['Content-Type', 'text/plain']]);
@@ -90,6 +91,7 @@ test('STATUS without Load only probes: the Load is unchanged', async (t) => {
   const h = new Harness();
   await h.ok('CONFIG', `JVMRoute=node1&Host=127.0.0.1&Port=${backend.port}&Type=http`);
   await h.ok('STATUS', 'JVMRoute=node1&Load=33');
+  h.clock.advance(1); // past StatusProbeReuse
   assert.match(await h.ok('STATUS', 'JVMRoute=node1'), /State=OK/);
   assert.equal(infoLoad(await h.info()), '33');
   assert.equal(backend.requests.length, 2);

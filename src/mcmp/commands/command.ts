@@ -2,11 +2,14 @@
 // the error replies; the handler turns both into HTTP.
 import type { ClusterState } from '../../cluster/state';
 import type { NodeProber } from '../../cluster/probe';
+import type { StatusProbes } from '../../cluster/status-probes';
 import type { Logger } from '../../log';
 
 export interface CommandContext {
   readonly state: ClusterState;
   readonly prober: NodeProber;
+  /** STATUS's node check: the prober, with one probe in flight per node and recent successes reused. */
+  readonly statusProbes: StatusProbes;
   /** The `id=` of STATUS/PING replies: the proxy start time in µs (MCMP.md §2.4). */
   readonly startId: string;
   readonly logger: Logger;

@@ -57,7 +57,7 @@ export async function statusCommand(ctx: CommandContext, pairs: readonly McmpPai
     state.counters.applyLoad(node.id, -1, Math.floor(state.now() / 1000));
     ok = true;
   } else {
-    const probed = await ctx.prober.probe(node);
+    const probed = await ctx.statusProbes.check(node, generation);
     // The slot may have changed hands while the probe ran; then nothing is applied.
     const still = state.node(node.id);
     const current = still !== undefined && still.route === route && !still.removed && state.bookkeeping(node.id).generation === generation;
