@@ -78,7 +78,7 @@ export class StatusPage {
     // CSRF guard: without the right nonce every parameter is ignored, the page is still shown.
     if (this.#d.CheckNonce && params.get('nonce') !== this.#nonce) params.clear();
 
-    const headers: Array<[string, string]> = [];
+    const headers: Array<readonly [string, string]> = [];
     const refresh = params.get('refresh');
     if (refresh !== undefined) {
       const seconds = parseInt(refresh, 10);

@@ -32,7 +32,7 @@ export interface McmpRequestInfo {
 
 export interface McmpReply {
   status: number;
-  headers: Array<[string, string]>;
+  headers: ReadonlyArray<readonly [string, string]>;
   body: string;
 }
 
@@ -45,6 +45,10 @@ export interface McmpHandlerOptions {
   startTimeUs: bigint | number;
   logger: Logger;
 }
+
+// Shared and frozen: the listener checks a frozen header list once (http/response.ts).
+const NO_HEADERS: McmpReply['headers'] = Object.freeze([]);
+const TEXT_PLAIN: McmpReply['headers'] = Object.freeze([Object.freeze(['Content-Type', 'text/plain'] as const)]);
 
 const APP_VERBS: Readonly<Record<string, AppVerb>> = {
   'ENABLE-APP': 'ENABLE',
@@ -114,8 +118,8 @@ export class McmpHandler {
       // The grammar runs for every method before dispatch, so even an INFO with `<` is refused.
       const pairs = parseMcmpBody(req.body);
       const result = await this.#dispatch(method, pairs, req);
-      this.#logger.debug({ method, route: result.route, result: result.result ?? 'OK', peer: req.peer }, 'MCMP');
-      const headers: Array<[string, string]> = result.body === '' ? [] : [['Content-Type', result.contentType ?? 'text/plain']];
+      if (this.#logger.isLevelEnabled('debug')) this.#logger.debug({ method, route: result.route, result: result.result ?? 'OK', peer: req.peer }, 'MCMP');
+      const headers = result.body === '' ? NO_HEADERS : result.contentType === undefined ? TEXT_PLAIN : [['Content-Type', result.contentType] as const];
       return { status: 200, headers, body: result.body };
     } catch (err) {
       if (!(err instanceof McmpError)) throw err;

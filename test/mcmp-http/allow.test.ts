@@ -66,3 +66,18 @@ test('toString prints the list back, normalised', () => {
   assert.equal(again.allows('127.3.3.3'), true);
   assert.equal(again.allows('::1'), true);
 });
+
+test('verdicts are remembered per peer address and stay right past the cache bound', () => {
+  const a = AllowList.parse('10.0.0.0/16');
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 1500; i++) {
+      const inside = `10.0.${i >> 8}.${i & 255}`;
+      const outside = `10.1.${i >> 8}.${i & 255}`;
+      assert.equal(a.allows(inside), true, inside);
+      assert.equal(a.allows(outside), false, outside);
+      assert.equal(a.allows(`::ffff:${inside}`), true);
+    }
+  }
+  assert.equal(a.allows('not an address'), false);
+  assert.equal(a.allows('not an address'), false);
+});

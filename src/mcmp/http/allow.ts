@@ -41,10 +41,19 @@ function parseItem(raw: string): AllowItem {
   return { address, prefix: Number(prefixText), family };
 }
 
+/** Bounds the verdict cache: a scan from many addresses cannot grow it without limit. */
+const MAX_REMEMBERED_PEERS = 1024;
+
 export class AllowList {
   readonly #items: readonly AllowItem[];
   // node's BlockList already knows that ::ffff:a.b.c.d is the IPv4 peer a.b.c.d.
   readonly #matcher = new net.BlockList();
+  /**
+   * Verdicts by peer address as node reports it. BlockList.check builds a
+   * SocketAddress per call (~3 µs, the largest cost of a STATUS); the list never
+   * changes (a reload makes a new one) and the peers are few.
+   */
+  readonly #verdicts = new Map<string, boolean>();
 
   private constructor(items: readonly AllowItem[]) {
     this.#items = items;
@@ -59,6 +68,15 @@ export class AllowList {
 
   /** True when `address` (as node reports a peer, possibly v4-mapped or with a zone id) is on the list. */
   allows(address: string): boolean {
+    const known = this.#verdicts.get(address);
+    if (known !== undefined) return known;
+    const verdict = this.#check(address);
+    if (this.#verdicts.size >= MAX_REMEMBERED_PEERS) this.#verdicts.clear();
+    this.#verdicts.set(address, verdict);
+    return verdict;
+  }
+
+  #check(address: string): boolean {
     const bare = withoutZone(address);
     const version = net.isIP(bare);
     if (version === 0) return false;

@@ -55,6 +55,8 @@ export class ManagerConnection {
   #phase: Phase = 'open';
   #requestTimer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
+  /** The idle timer counts: nothing pending since it was (re)armed. A busy connection keeps its timer but disarms it. */
+  #idleArmed = false;
   #lingerTimer: NodeJS.Timeout | null = null;
 
   /** `allowed` is the allow-list verdict on the peer; a refused peer gets 403 and nothing is parsed. */
@@ -113,11 +115,8 @@ export class ManagerConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#phase !== 'open') return; // closing: whatever else the client sends is dropped
-    // Activity restarts the idle clock, even when the request is answered before the timers are looked at again.
-    if (this.#idleTimer !== null) {
-      clearTimeout(this.#idleTimer);
-      this.#idleTimer = null;
-    }
+    // Activity restarts the idle clock (re-armed from now once nothing is pending), even when the request is answered before the timers are looked at again.
+    this.#idleArmed = false;
     try {
       this.#parser.push(chunk);
     } catch (err) {
@@ -210,7 +209,7 @@ export class ManagerConnection {
         wire = serializeResponse(errorResponse(500, 'the request could not be processed'), { httpVersion: req?.httpVersion ?? '1.1', headOnly: false, close, serverHeader: this.#s.serverHeader });
       }
       // The access line of the manager port; the MCMP handler logs each command at debug.
-      if (req !== null) this.#s.logger.trace({ peer: this.#peer, method: req.method, target: req.target, status }, 'MCMP request');
+      if (req !== null && this.#s.logger.isLevelEnabled('trace')) this.#s.logger.trace({ peer: this.#peer, method: req.method, target: req.target, status }, 'MCMP request');
       if (close) {
         this.#end(wire);
         return;
@@ -264,18 +263,27 @@ export class ManagerConnection {
     }
     const idle = this.#queue.length === 0 && !this.#parser.inRequest && !this.#parser.finished;
     if (idle) {
+      // One Timeout per connection, re-armed with refresh(): a STATUS every few
+      // milliseconds would otherwise create and cancel a timer per message.
       if (this.#idleTimer === null) {
-        this.#idleTimer = setTimeout(() => {
-          this.#idleTimer = null;
-          this.#s.logger.debug({ peer: this.#peer }, 'idle MCMP connection closed');
-          this.#parser.stop();
-          this.#end();
-        }, this.#s.keepAliveTimeoutMs);
+        this.#idleTimer = setTimeout(() => this.#onIdleTimer(), this.#s.keepAliveTimeoutMs);
+      } else if (!this.#idleArmed) {
+        this.#idleTimer.refresh();
       }
-    } else if (this.#idleTimer !== null) {
-      clearTimeout(this.#idleTimer);
-      this.#idleTimer = null;
+      this.#idleArmed = true;
+    } else {
+      this.#idleArmed = false;
     }
+  }
+
+  /** The idle timer fired; it only counts when nothing was pending since it was armed. */
+  #onIdleTimer(): void {
+    if (!this.#idleArmed || this.#phase !== 'open') return;
+    this.#idleTimer = null;
+    this.#idleArmed = false;
+    this.#s.logger.debug({ peer: this.#peer }, 'idle MCMP connection closed');
+    this.#parser.stop();
+    this.#end();
   }
 
   #clearTimers(): void {
@@ -283,6 +291,7 @@ export class ManagerConnection {
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#requestTimer = null;
     this.#idleTimer = null;
+    this.#idleArmed = false;
   }
 
   /** The client sent FIN: answer what was read, then close (a half-received request is dropped). */

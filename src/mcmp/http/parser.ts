@@ -142,6 +142,15 @@ function headerTooLarge(what: string, max: number): HttpParseError {
   return new HttpParseError(HttpErrorCode.HeaderTooLarge, 431, `${what} larger than ${max} bytes`);
 }
 
+/** line[from..] without leading and trailing SP/HTAB (RFC 9110 OWS); a loop, not a regex: it runs for every header. */
+function trimOws(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(start, end);
+}
+
 /** Validates one `name: value` line; returns the lower-cased name and the trimmed value. */
 function parseFieldLine(line: string): readonly [string, string] {
   if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) {
@@ -150,7 +159,7 @@ function parseFieldLine(line: string): readonly [string, string] {
   const colon = line.indexOf(':');
   const name = colon < 0 ? '' : line.slice(0, colon);
   if (!TOKEN.test(name)) throw new HttpParseError(HttpErrorCode.Header, 400, 'malformed header name');
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  const value = trimOws(line, colon + 1);
   if (BAD_FIELD_CHAR.test(value)) throw new HttpParseError(HttpErrorCode.Header, 400, `control character in header ${name}`);
   return [name.toLowerCase(), value];
 }

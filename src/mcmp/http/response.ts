@@ -45,38 +45,76 @@ export interface WireOptions {
   serverHeader?: string;
 }
 
-/** Builds the response bytes; throws InvalidResponseError if the handler's response cannot be sent as is. */
-export function serializeResponse(res: HttpResponse, o: WireOptions): Buffer {
-  const status = res.status;
-  if (!Number.isInteger(status) || status < 200 || status > 599) throw new InvalidResponseError(`status ${String(status)} is not a final status 200..599`);
-  const body = res.body === undefined ? undefined : typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
-  if (body !== undefined && !Buffer.isBuffer(body)) throw new InvalidResponseError('body is neither a string nor a Buffer');
-  const bodyless = status === 204 || status === 304;
-  if (bodyless && body !== undefined && body.length > 0) throw new InvalidResponseError(`status ${status} cannot carry a body`);
+/** The header lines of a handler's header list, checked once. */
+interface CheckedHeaders {
+  readonly text: string;
+  readonly hasDate: boolean;
+  readonly hasServer: boolean;
+}
 
-  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+/**
+ * Header lists the handler shares between replies (frozen, with frozen pairs)
+ * are checked once: per MCMP reply the checks cost about as much as the rest
+ * of the serialisation.
+ */
+const checkedFrozen = new WeakMap<object, CheckedHeaders>();
+
+function checkHeaders(headers: ReadonlyArray<readonly [string, string]>): CheckedHeaders {
+  let text = '';
   let hasDate = false;
   let hasServer = false;
-  for (const [name, value] of res.headers ?? []) {
+  for (const [name, value] of headers) {
     if (typeof name !== 'string' || !TOKEN.test(name)) throw new InvalidResponseError(`bad header name ${JSON.stringify(name)}`);
     if (typeof value !== 'string' || BAD_VALUE.test(value)) throw new InvalidResponseError(`bad value for header ${name}`);
     const lower = name.toLowerCase();
     if (FRAMING_HEADERS.has(lower)) throw new InvalidResponseError(`header ${name} is set by the server`);
     if (lower === 'date') hasDate = true;
     if (lower === 'server') hasServer = true;
-    head += `${name}: ${value}\r\n`;
+    text += `${name}: ${value}\r\n`;
   }
-  if (!hasDate) head += `Date: ${httpDate()}\r\n`;
-  if (!hasServer && o.serverHeader !== undefined && o.serverHeader !== '') head += `Server: ${o.serverHeader}\r\n`;
-  const length = body?.length ?? 0;
+  return { text, hasDate, hasServer };
+}
+
+function headerLines(headers: ReadonlyArray<readonly [string, string]> | undefined): CheckedHeaders {
+  if (headers === undefined) return NO_HEADERS;
+  const known = checkedFrozen.get(headers);
+  if (known !== undefined) return known;
+  const checked = checkHeaders(headers);
+  if (Object.isFrozen(headers) && headers.every((pair) => Object.isFrozen(pair))) checkedFrozen.set(headers, checked);
+  return checked;
+}
+
+const NO_HEADERS: CheckedHeaders = { text: '', hasDate: false, hasServer: false };
+
+/** Builds the response bytes; throws InvalidResponseError if the handler's response cannot be sent as is. */
+export function serializeResponse(res: HttpResponse, o: WireOptions): Buffer {
+  const status = res.status;
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new InvalidResponseError(`status ${String(status)} is not a final status 200..599`);
+  const body = res.body;
+  if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) throw new InvalidResponseError('body is neither a string nor a Buffer');
+  const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const bodyless = status === 204 || status === 304;
+  if (bodyless && length > 0) throw new InvalidResponseError(`status ${status} cannot carry a body`);
+
+  const lines = headerLines(res.headers);
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n${lines.text}`;
+  if (!lines.hasDate) head += `Date: ${httpDate()}\r\n`;
+  if (!lines.hasServer && o.serverHeader !== undefined && o.serverHeader !== '') head += `Server: ${o.serverHeader}\r\n`;
   // HTTP/1.0 replies are close-delimited, as httpd does (reference exchanges #3, #77).
   if (o.httpVersion === '1.1' && !bodyless) head += `Content-Length: ${length}\r\n`;
   if (o.close || o.httpVersion === '1.0') head += 'Connection: close\r\n';
   head += '\r\n';
 
-  const headBytes = Buffer.from(head, 'latin1');
-  if (o.headOnly || body === undefined || length === 0) return headBytes;
-  return Buffer.concat([headBytes, body], headBytes.length + length);
+  // One allocation for head and body: the reply goes out in one write.
+  const headLength = head.length;
+  const sendBody = !o.headOnly && body !== undefined && length > 0;
+  const out = Buffer.allocUnsafe(headLength + (sendBody ? length : 0));
+  out.write(head, 0, headLength, 'latin1');
+  if (sendBody) {
+    if (typeof body === 'string') out.write(body, headLength, length, 'utf8');
+    else body.copy(out, headLength);
+  }
+  return out;
 }
 
 /** A short text/plain reply for errors found by the listener itself (400, 403, 408, 431, 500, 501, 505). */
