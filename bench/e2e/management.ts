@@ -1,23 +1,37 @@
 // The management plane while client traffic flows through mcmp-edge:
+// what a STATUS flood over many connections does to the p99 of client
+// traffic (traffic alone and traffic + STATUS, alternated A B B A in one run),
 // STATUS messages per second over one persistent MCMP connection (what one
-// Java worker does) and over many at once (a large cluster), and how soon
-// after an ENABLE-APP reply the data plane routes to the new context
+// Java worker does) and over many at once (a large cluster), STATUS for an
+// ajp node (always probed: how many probe connections the node saw), and how
+// soon after an ENABLE-APP reply the data plane routes to the new context
 // (MCMP.md §3.9 promises: from the next request on).
 import { BODY_PATHS } from './backend';
 import type { LoadGenerator, LoadResult } from './load';
 import { McmpConnection, registerNode } from './mcmp';
 import { getRequest, KeepAliveConnection, LOOPBACK, sleep } from './net';
 import { median } from './scenarios';
+import { runStatusLoad, startCpongNode, type StatusLoadResult } from './status-load';
 import type { RunningTarget } from './targets/types';
 
-export interface StatusRate {
-  readonly connections: number;
-  readonly seconds: number;
-  readonly messages: number;
-  readonly perSecond: number;
-  /** Answers that were not 200 with State=OK, and connection failures. */
-  readonly failures: number;
+export interface StatusRate extends StatusLoadResult {
+  /** The node the STATUS were for. */
+  readonly route: string;
+  /** Probe connections the node saw during the run (ajp node only). */
+  readonly probes: number | undefined;
   readonly underLoad: boolean;
+}
+
+/** Client traffic (100 B keep-alive) without and with a STATUS flood over `--status-connections`, alternated A B B A. */
+export interface TrafficImpact {
+  readonly alone: readonly LoadResult[];
+  readonly withStatus: readonly LoadResult[];
+  readonly aloneP99Ms: number;
+  readonly withStatusP99Ms: number;
+  readonly aloneRps: number;
+  readonly withStatusRps: number;
+  /** The STATUS flood of the B runs, together. */
+  readonly status: StatusRate;
 }
 
 export interface RouteChangeLatency {
@@ -37,6 +51,7 @@ export interface RouteChangeLatency {
 
 export interface ManagementResult {
   readonly target: string;
+  readonly impact: TrafficImpact | undefined;
   readonly status: readonly StatusRate[];
   readonly routeChange: RouteChangeLatency | undefined;
   /** The client traffic that ran meanwhile (100 B, keep-alive). */
@@ -56,47 +71,54 @@ export interface ManagementOptions {
   readonly print: (line: string) => void;
 }
 
-const STATUS_BODY = 'JVMRoute=node1&Load=100';
 // Bounds of one route-change sample.
 const ROUTE_MAX_REQUESTS = 1000;
 const ROUTE_MAX_MS = 2000;
+/** The ajp node STATUS is sent for in the probed run; it serves no context. */
+const PROBED_ROUTE = 'probed';
 
-async function statusLoop(managerPort: number, until: number, maxMessages: number): Promise<{ messages: number; failures: number }> {
-  let messages = 0;
-  let failures = 0;
-  let mcmp: McmpConnection | undefined;
-  while (Date.now() < until && messages < maxMessages) {
-    try {
-      mcmp ??= await McmpConnection.open(managerPort);
-      const a = await mcmp.call('STATUS', STATUS_BODY);
-      messages += 1;
-      if (a.status !== 200 || !a.body.includes('State=OK')) failures += 1;
-    } catch {
-      failures += 1;
-      mcmp?.close();
-      mcmp = undefined;
-      await sleep(10);
-    }
-  }
-  mcmp?.close();
-  return { messages, failures };
+function combine(runs: readonly StatusLoadResult[], route: string, probes: number | undefined, underLoad: boolean): StatusRate {
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+  const messages = runs.reduce((a, r) => a + r.messages, 0);
+  return {
+    connections: runs[0]?.connections ?? 0,
+    seconds,
+    messages,
+    perSecond: messages / seconds,
+    failures: runs.reduce((a, r) => a + r.failures, 0),
+    p50Us: median(runs.map((r) => r.p50Us)),
+    p99Us: Math.max(...runs.map((r) => r.p99Us)),
+    route,
+    probes,
+    underLoad,
+  };
 }
 
-async function statusRate(managerPort: number, connections: number, seconds: number, loadDone: () => boolean): Promise<StatusRate> {
-  const start = Date.now();
-  const until = start + seconds * 1000;
-  const perConnMax = 5_000_000;
-  const results = await Promise.all(Array.from({ length: connections }, () => statusLoop(managerPort, until, perConnMax)));
-  const elapsed = (Date.now() - start) / 1000;
-  const messages = results.reduce((a, r) => a + r.messages, 0);
-  return {
-    connections,
-    seconds: elapsed,
-    messages,
-    perSecond: messages / elapsed,
-    failures: results.reduce((a, r) => a + r.failures, 0),
-    underLoad: !loadDone(),
+/** A B B A: client traffic alone (A) and with a STATUS flood for node1 (B), each `statusSeconds` long. */
+async function trafficImpact(o: ManagementOptions, managerPort: number): Promise<TrafficImpact> {
+  const alone: LoadResult[] = [];
+  const withStatus: LoadResult[] = [];
+  const floods: StatusLoadResult[] = [];
+  for (const flood of [false, true, true, false]) {
+    const traffic = o.gen.run({ port: o.edge.port, path: BODY_PATHS.small, connections: o.loadConnections, durationSec: o.statusSeconds, closeEachRequest: false });
+    if (flood) {
+      const [t, st] = await Promise.all([traffic, runStatusLoad({ port: managerPort, route: 'node1', connections: o.statusConnections, durationMs: o.statusSeconds * 1000 })]);
+      withStatus.push(t);
+      floods.push(st);
+    } else {
+      alone.push(await traffic);
+    }
+  }
+  const impact: TrafficImpact = {
+    alone,
+    withStatus,
+    aloneP99Ms: median(alone.map((r) => r.p99Ms)),
+    withStatusP99Ms: median(withStatus.map((r) => r.p99Ms)),
+    aloneRps: median(alone.map((r) => r.rps)),
+    withStatusRps: median(withStatus.map((r) => r.rps)),
+    status: combine(floods, 'node1', undefined, true),
   };
+  return impact;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -168,6 +190,18 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
   const managerPort = o.edge.managerPort;
   if (managerPort === undefined) throw new Error(`${o.edge.label} has no MCMP port`);
   const errors: string[] = [];
+  const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+  let impact: TrafficImpact | undefined;
+  try {
+    impact = await trafficImpact(o, managerPort);
+    const st = impact.status;
+    o.print(`  client traffic p99 without / with STATUS over ${st.connections} connections: ${impact.aloneP99Ms.toFixed(2)} / ${impact.withStatusP99Ms.toFixed(2)} ms (req/s ${impact.aloneRps.toFixed(0)} / ${impact.withStatusRps.toFixed(0)}); STATUS meanwhile ${st.perSecond.toFixed(0)} msg/s, round trip p50 ${st.p50Us.toFixed(0)} µs, ${st.failures} failures`);
+  } catch (e) {
+    errors.push(`traffic with and without STATUS: ${message(e)}`);
+  }
+
+  const cpong = await startCpongNode();
   // Enough traffic to cover both STATUS phases and the route samples.
   const loadSec = Math.ceil(2 * o.statusSeconds + 3);
   let loadDone = false;
@@ -176,33 +210,50 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
     .then(
       (r) => r,
       (e: unknown) => {
-        errors.push(`traffic: ${e instanceof Error ? e.message : String(e)}`);
+        errors.push(`traffic: ${message(e)}`);
         return undefined;
       },
     )
     .finally(() => {
       loadDone = true;
     });
-  await sleep(500);
   const status: StatusRate[] = [];
-  for (const connections of [1, o.statusConnections]) {
+  try {
+    const mcmp = await McmpConnection.open(managerPort);
     try {
-      const r = await statusRate(managerPort, connections, o.statusSeconds, () => loadDone);
-      status.push(r);
-      o.print(`  STATUS over ${connections} connection(s): ${r.perSecond.toFixed(0)} msg/s (${r.messages} in ${r.seconds.toFixed(1)} s, ${r.failures} failures${r.underLoad ? '' : ', traffic had ended'})`);
-    } catch (e) {
-      errors.push(`STATUS x${connections}: ${e instanceof Error ? e.message : String(e)}`);
+      await registerNode(mcmp, { route: PROBED_ROUTE, port: cpong.port, contexts: [], type: 'ajp' });
+    } finally {
+      mcmp.close();
     }
+    await sleep(500);
+    const runs: Array<{ route: string; connections: number }> = [
+      { route: 'node1', connections: 1 },
+      { route: PROBED_ROUTE, connections: o.statusConnections },
+    ];
+    for (const run of runs) {
+      const before = cpong.connections();
+      const r = await runStatusLoad({ port: managerPort, route: run.route, connections: run.connections, durationMs: o.statusSeconds * 1000 });
+      const probes = run.route === PROBED_ROUTE ? cpong.connections() - before : undefined;
+      const rate: StatusRate = { ...r, route: run.route, probes, underLoad: !loadDone };
+      status.push(rate);
+      o.print(`  STATUS for ${run.route === PROBED_ROUTE ? 'an ajp node (probed by CPING)' : 'node1'} over ${run.connections} connection(s): ${r.perSecond.toFixed(0)} msg/s, round trip p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs (${r.messages} in ${r.seconds.toFixed(1)} s, ${r.failures} failures${probes === undefined ? '' : `, ${probes} probe connections`}${rate.underLoad ? '' : ', traffic had ended'})`);
+    }
+  } catch (e) {
+    errors.push(`STATUS: ${message(e)}`);
+  } finally {
+    await cpong.close();
   }
+  if (impact !== undefined) status.unshift(impact.status);
+
   let rc: RouteChangeLatency | undefined;
   try {
     rc = await routeChange(o, () => loadDone);
     o.print(`  ENABLE-APP reply -> first request routed to the new context: median ${rc.medianUs.toFixed(0)} µs, p90 ${rc.p90Us.toFixed(0)} µs, max ${rc.maxUs.toFixed(0)} µs, at most ${rc.maxRequests} request(s), ${rc.missed} missed; a request to an existing context: median ${rc.baselineMedianUs.toFixed(0)} µs`);
   } catch (e) {
-    errors.push(`route change: ${e instanceof Error ? e.message : String(e)}`);
+    errors.push(`route change: ${message(e)}`);
   }
   const t = await traffic;
   if (t !== undefined) o.print(`  client traffic meanwhile (100 B keep-alive): ${t.rps.toFixed(0)} req/s, p99 ${t.p99Ms.toFixed(2)} ms`);
   for (const e of errors) o.print(`  error: ${e}`);
-  return { target: o.edge.label, status, routeChange: rc, traffic: t, errors };
+  return { target: o.edge.label, impact, status, routeChange: rc, traffic: t, errors };
 }

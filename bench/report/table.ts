@@ -41,7 +41,17 @@ export function managementTable(m: ManagementResult): string {
     renderTable(
       ['measure', 'value', 'detail'],
       [
-        ...m.status.map((s) => [`STATUS msg/s, ${s.connections} connection${s.connections === 1 ? '' : 's'}`, cell(s.perSecond, 0), `${s.messages} in ${s.seconds.toFixed(1)} s, ${s.failures} failures${s.underLoad ? '' : ', traffic had ended'}`]),
+        ...(m.impact !== undefined
+          ? [
+              ['client p99 ms, traffic alone', cell(m.impact.aloneP99Ms, 2), `100 B keep-alive, ${cell(m.impact.aloneRps, 0)} req/s (median of ${m.impact.alone.length})`],
+              [`client p99 ms, with STATUS x${m.impact.status.connections}`, cell(m.impact.withStatusP99Ms, 2), `${cell(m.impact.withStatusRps, 0)} req/s (median of ${m.impact.withStatus.length}, runs alternated A B B A)`],
+            ]
+          : []),
+        ...m.status.map((s) => [
+          `STATUS msg/s, ${s.route}, ${s.connections} connection${s.connections === 1 ? '' : 's'}`,
+          cell(s.perSecond, 0),
+          `${s.messages} in ${s.seconds.toFixed(1)} s, round trip p50 ${cell(s.p50Us, 0)} µs, ${s.failures} failures${s.probes === undefined ? '' : `, ${s.probes} probe connections`}${s.underLoad ? '' : ', traffic had ended'}`,
+        ]),
         ...(m.routeChange !== undefined
           ? [
               ['ENABLE-APP reply -> routed, median us', cell(m.routeChange.medianUs, 0), `${m.routeChange.samples} samples, ${m.routeChange.missed} missed`],
