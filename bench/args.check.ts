@@ -31,6 +31,9 @@ assert.deepEqual(parseBenchArgs(['--edge-upstream', 'undici,h1'], 2).edgeUpstrea
 assert.deepEqual(parseBenchArgs([], 2).nodeTypes, ['http']);
 assert.deepEqual(parseBenchArgs(['--node-types', 'http,ajp'], 2).nodeTypes, ['http', 'ajp']);
 
+assert.equal(full.tls, false);
+assert.equal(parseBenchArgs(['--tls'], 2).tls, true);
+
 assert.equal(full.baseline, undefined);
 assert.equal(full.profile, false);
 const compared = parseBenchArgs(['--baseline', '/tmp/base', '--profile-target', 'nginx'], 2);

@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly edgeUpstreams: readonly EdgeUpstream[];
   /** Node types to measure: http (the uWS backend, always) and ajp (the same Tomcat over HTTP and over AJP). */
   readonly nodeTypes: readonly NodeType[];
+  /** Add the HTTPS comparison (mcmp-edge --listen-tls against nginx ssl): handshakes/s and keep-alive over TLS. */
+  readonly tls: boolean;
   readonly microFilter: readonly string[];
   readonly microTimeSec: number;
   readonly statusSeconds: number;
@@ -69,6 +71,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --edge-upstream undici,h1 mcmp-edge once per upstream client (MCMP_EDGE_UPSTREAM), side by side (default: the proxy's default)
   --node-types http,ajp     ajp adds the same Tomcat over HTTP and over AJP, side by side (needs tomcat10; httpd
                             with mod_proxy_http/mod_proxy_ajp as the peer when installed) (default: http)
+  --tls                     add the HTTPS comparison: mcmp-edge --listen-tls vs nginx ssl, same certificate, protocols
+                            and TLS 1.2 suites; full handshakes/s (new connection, no session), wrk's new connections
+                            (resumed sessions) and keep-alive over TLS (needs openssl; the e2e part)
   --micro-filter WORD       only micro suites whose name contains WORD (repeatable)
   --micro-time S            seconds per micro case (default 1; --quick 0.1)
   --status-seconds S        seconds per STATUS-rate phase (default 3; --quick 1)
@@ -135,6 +140,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         'edge-set': { type: 'string', multiple: true },
         'edge-upstream': { type: 'string' },
         'node-types': { type: 'string' },
+        tls: { type: 'boolean' },
         'micro-filter': { type: 'string', multiple: true },
         'micro-time': { type: 'string' },
         'status-seconds': { type: 'string' },
@@ -187,6 +193,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     load,
     edgeSets: v['edge-set'] ?? [],
     edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
+    tls: v.tls === true,
     nodeTypes: mapNames('node-types', list(v['node-types']), Object.fromEntries(NODE_TYPES.map((t) => [t, t])) as Record<string, NodeType>, ['http']),
     microFilter: v['micro-filter'] ?? [],
     microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.1 : 1, { integer: false }),

@@ -16,6 +16,7 @@ import { PROFILE_NODE_FLAGS, perfUnavailable, profileWhile } from './e2e/profile
 import { processTree, setClockTicks, stopAll } from './e2e/proc';
 import { runScenario, scenarioName, warmUp, type ScenarioOptions, type ScenarioResult } from './e2e/scenarios';
 import { runTomcatComparison } from './e2e/tomcat-compare';
+import { runTlsComparison } from './e2e/tls-compare';
 import { directTarget } from './e2e/targets/direct';
 import { haproxyTarget } from './e2e/targets/haproxy';
 import { httpdTarget } from './e2e/targets/httpd';
@@ -258,6 +259,20 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
       for (const r of await runTomcatComparison(o, {
         gen,
         tmpDir,
+        print,
+        skip: (target, reason) => skipped.push({ target, reason }),
+        fail: (message) => failures.push(message),
+      })) {
+        scenarios.push(r);
+        print(scenarioTable(r));
+      }
+    }
+    if (doE2e && o.tls) {
+      for (const r of await runTlsComparison(o, {
+        gen,
+        tmpDir,
+        backendPort: backend.ports['node1'] as number,
+        backendPid: backend.pid,
         print,
         skip: (target, reason) => skipped.push({ target, reason }),
         fail: (message) => failures.push(message),

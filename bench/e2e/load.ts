@@ -13,10 +13,12 @@ export interface LoadSpec {
   readonly durationSec: number;
   /** New connection per request: the client sends `Connection: close`. */
   readonly closeEachRequest: boolean;
+  /** https: the target's port speaks TLS (`--tls`); default http. */
+  readonly scheme?: 'http' | 'https';
 }
 
 export interface LoadResult {
-  readonly tool: 'wrk' | 'autocannon';
+  readonly tool: 'wrk' | 'autocannon' | 'tls-handshakes';
   readonly requests: number;
   readonly durationSec: number;
   readonly rps: number;
@@ -37,12 +39,12 @@ export class LoadError extends Error {
 }
 
 export interface LoadGenerator {
-  readonly name: 'wrk' | 'autocannon';
+  readonly name: LoadResult['tool'];
   run(spec: LoadSpec): Promise<LoadResult>;
 }
 
 /** Runs a command to completion (killed after `limitMs`), returning its stdout. */
-async function runBounded(command: string, args: readonly string[], limitMs: number, what: string): Promise<string> {
+export async function runBounded(command: string, args: readonly string[], limitMs: number, what: string): Promise<string> {
   const t = spawnTracked(command, args);
   let out = '';
   t.child.stdout?.on('data', (d: Buffer) => {
@@ -96,7 +98,7 @@ export function wrkGenerator(bin: string): LoadGenerator {
     async run(s: LoadSpec): Promise<LoadResult> {
       const args = ['-t1', `-c${s.connections}`, `-d${s.durationSec}s`, '--timeout', '10s', '--latency'];
       if (s.closeEachRequest) args.push('-H', 'Connection: close');
-      args.push(`http://${LOOPBACK}:${s.port}${s.path}`);
+      args.push(`${s.scheme ?? 'http'}://${LOOPBACK}:${s.port}${s.path}`);
       return parseWrk(await runBounded(bin, args, (s.durationSec + 20) * 1000, 'wrk'));
     },
   };
@@ -118,7 +120,7 @@ export function autocannonGenerator(): LoadGenerator {
     async run(s: LoadSpec): Promise<LoadResult> {
       const args = [cli, '-c', String(s.connections), '-d', String(s.durationSec), '-j', '--timeout', '10'];
       if (s.closeEachRequest) args.push('-H', 'Connection: close');
-      args.push(`http://${LOOPBACK}:${s.port}${s.path}`);
+      args.push(`${s.scheme ?? 'http'}://${LOOPBACK}:${s.port}${s.path}`);
       const out = await runBounded(process.execPath, args, (s.durationSec + 20) * 1000, 'autocannon');
       const j = JSON.parse(out.slice(out.indexOf('{'))) as AutocannonJson;
       return {

@@ -36,6 +36,8 @@ export interface EdgeBuild {
   readonly checkout?: string;
   /** Node flags before the script (--profile: names for JIT code). */
   readonly nodeFlags?: readonly string[];
+  /** More mcmp-edge flags (--tls: `--listen-tls` and its certificate). */
+  readonly args?: readonly string[];
 }
 
 /** The label suffix of the baseline build: no trailing `Nt`, so it is never the reference mcmp-edge of a ratio. */
@@ -64,6 +66,7 @@ export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstrea
         '--threads', String(threads),
         '--log-level', 'warn',
         ...sets.flatMap((s) => ['--set', s]),
+        ...(build.args ?? []),
       ];
       const running = await launchProxy({
         label,
