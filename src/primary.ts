@@ -76,6 +76,7 @@ export class McmpEdge {
   readonly #onHangup = (): void => {
     this.#reloading = this.#reloading.then(() => this.reload());
   };
+  readonly #onUsr1 = (): void => this.reopenAccessLog();
 
   constructor(options: ProxyOptions, logger: Logger) {
     this.options = options;
@@ -144,6 +145,7 @@ export class McmpEdge {
         tls: options.tls.edge,
         tlsPassphrase: options.tls.edge?.passphraseFile === undefined ? undefined : readPassphrase('--tls-passphrase-file', options.tls.edge.passphraseFile),
         upstreamTls,
+        accessLog: options.accessLog,
       },
       logger,
     );
@@ -182,6 +184,8 @@ export class McmpEdge {
       await this.#advertiser.start();
     }
     process.on('SIGHUP', this.#onHangup);
+    // Also without an access log: Node's own SIGUSR1 action would open the inspector.
+    process.on('SIGUSR1', this.#onUsr1);
     const tlsPorts = this.#pool.tlsPorts;
     const listenTls = (this.options.tls.edge?.listen ?? []).map((l, i) => ({ host: l.host, port: tlsPorts[i] ?? l.port }));
     const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port }, listenTls };
@@ -201,10 +205,22 @@ export class McmpEdge {
     return this.#tlsReloader.reload();
   }
 
+  /** SIGUSR1 (logrotate's postrotate): every thread opens the access log file again by its name. */
+  reopenAccessLog(): void {
+    const accessLog = this.options.accessLog ?? null;
+    if (accessLog === null) {
+      this.#logger.info('SIGUSR1: no access log to reopen');
+      return;
+    }
+    this.#pool.reopenAccessLogs();
+    this.#logger.info({ path: accessLog.path }, 'access log reopened');
+  }
+
   /** Graceful stop: no new MCMP or client connections, in-flight requests drain, threads exit. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       process.off('SIGHUP', this.#onHangup);
+      process.off('SIGUSR1', this.#onUsr1);
       this.#maintenance.stop();
       await this.#advertiser?.stop();
       this.#governor?.stop();

@@ -11,6 +11,7 @@ import { HttpdConfigError, looksLikeHttpd, readHttpdConfig, type HttpdSettings }
 import { LOG_LEVELS } from '../log';
 import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from '../forward/limits';
 import { TlsConfigError } from '../tls/errors';
+import { ACCESS_LOG_FORMATS, AccessLogSettingsError, accessLogSettings, type AccessLogSettings } from '../access-log/index';
 import { tlsSettingsFrom, type TlsSettings } from '../tls/settings';
 
 export class UsageError extends Error {
@@ -53,6 +54,8 @@ export interface ProxyOptions {
   readonly argv: readonly string[];
   /** --listen-tls, --tls-*, --upstream-ca, --manager-tls/-cert/-key/-client-ca (files checked later, by src/tls). */
   readonly tls: TlsSettings;
+  /** --access-log / AccessLog (with its format); null: no access log. */
+  readonly accessLog: AccessLogSettings | null;
 }
 
 
@@ -75,6 +78,8 @@ mcmp-edge ctl [--manager HOST:PORT] [--json] info|dump|version|enable|disable|st
   --manager-max-connections N     MCMP/status connections held at once (default 256)
   --manager-idle-timeout SECONDS  close an idle MCMP connection after this long (default 300, or KeepAliveTimeout of an httpd --config)
   --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
+  --access-log PATH|-       access log, appended to (SIGUSR1 reopens it), - for stdout (default: none)
+  --access-log-format FMT   ${ACCESS_LOG_FORMATS.join(' or ')}: httpd's combined line, or one JSON object per line (default combined)
 TLS (certificates and keys in PEM; checked at start, exit 2 when unusable; SIGHUP reloads them):
   --listen-tls HOST:PORT    HTTPS client traffic (repeatable; beside --listen) (default: none)
   --tls-cert FILE           certificate (chain) of --listen-tls and, by default, --manager-tls
@@ -224,6 +229,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'manager-max-connections': { type: 'string' },
         'manager-idle-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        'access-log': { type: 'string' },
+        'access-log-format': { type: 'string' },
         'listen-tls': { type: 'string', multiple: true },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -312,6 +319,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     throw err;
   }
+  let accessLog: AccessLogSettings | null;
+  try {
+    const named = (name: string): string => directiveSource(name, file, pairs.slice(fromFile), v.config);
+    const pathFromFlag = v['access-log'] !== undefined;
+    const path = v['access-log'] ?? directives.AccessLog;
+    const format = v['access-log-format'] ?? ACCESS_LOG_FORMATS[directives.AccessLogFormat];
+    if (v['access-log-format'] !== undefined && path === '') throw new AccessLogSettingsError('--access-log-format: needs --access-log PATH|- (or the AccessLog directive)');
+    accessLog = accessLogSettings(path, format, { path: pathFromFlag ? '--access-log' : named('AccessLog'), format: '--access-log-format' });
+  } catch (err) {
+    if (err instanceof AccessLogSettingsError) throw new UsageError(err.message);
+    throw err;
+  }
   let tls: TlsSettings;
   try {
     tls = tlsSettingsFrom({
@@ -353,6 +372,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
       ignoredConfig: file.ignored,
       argv: [...argv],
       tls,
+      accessLog,
     },
   };
 }
@@ -373,6 +393,15 @@ function describeArgsError(err: Error): string {
     default:
       return err.message.split('\n')[0] ?? 'bad command line';
   }
+}
+
+/** Where a directive's value came from, for an error line: --set NAME, file:line of an httpd config, or --config FILE. */
+function directiveSource(name: string, file: HttpdSettings, fromSet: ReadonlyArray<[string, unknown]>, config: string | undefined): string {
+  const lower = name.toLowerCase();
+  if (fromSet.some(([n]) => n.toLowerCase() === lower)) return `--set ${name}`;
+  const line = [...file.directives].reverse().find((d) => d.name.toLowerCase() === lower);
+  if (line !== undefined && line.line > 0) return `--config ${line.file}:${line.line}: ${name}`;
+  return `--config ${config ?? ''}: ${name}`;
 }
 
 /** Names where a bad directive came from: the config file or --set. */

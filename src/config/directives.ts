@@ -8,6 +8,7 @@ import {
   readAdvertiseText,
   readServerAdvertise,
 } from './advertise-values';
+import { ACCESS_LOG_FORMATS } from '../access-log/settings';
 
 export type DirectiveKind = 'int' | 'bool' | 'string' | 'enum';
 
@@ -79,6 +80,9 @@ export const DIRECTIVES = [
   spec({ name: 'AdvertiseBindAddress', kind: 'string', default: '0.0.0.0:23364', check: { accepts: 'a local IP ADDRESS[:PORT]', test: (t) => readAdvertiseBindAddress(t) !== undefined }, help: 'local address and port of the sending socket' }),
   spec({ name: 'AdvertiseInterface', kind: 'string', default: '', check: { accepts: 'an IP address or the name of a local interface', test: (t) => readAdvertiseInterface(t) !== undefined }, help: 'interface multicast is sent on (none: the route to the group decides)' }),
   spec({ name: 'AdvertiseTTL', kind: 'int', default: 10, min: 0, max: 255, help: 'multicast hops of the advertisement' }),
+  // mcmp-edge's own: the access log (README "Access log"); --access-log and --access-log-format win over them
+  spec({ name: 'AccessLog', kind: 'string', default: '', maxLength: 4096, help: 'access log file, or - for standard output (an httpd CustomLog in combined format maps to it)' }),
+  spec({ name: 'AccessLogFormat', kind: 'enum', default: 0, values: Object.fromEntries(ACCESS_LOG_FORMATS.map((f, i) => [f, i])), help: 'combined (as httpd and nginx write it) or json (one object per line)' }),
 ] as const;
 
 type Spec = (typeof DIRECTIVES)[number];

@@ -42,6 +42,7 @@ const FLAG: Readonly<Record<string, string>> = {
   managerPath: '--manager-path',
   docroot: '--docroot',
   drainTimeoutMs: '--drain-timeout',
+  accessLog: '--access-log',
   managerKeepAliveTimeoutMs: 'KeepAliveTimeout',
 };
 

@@ -16,9 +16,10 @@ import { routeOfSession } from '../router/session';
 import type { ClusterCounters } from '../slots/counters';
 import type { UpstreamFailure } from '../slots/traffic';
 import type { Logger } from '../log';
+import type { AccessLog, AccessRecord } from '../access-log/index';
 import { ClientAbortedError } from './errors';
 import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './request/headers';
-import { statusLine, writeTextReply } from './response/replies';
+import { statusLine, textReplyBodyBytes, writeTextReply } from './response/replies';
 import type { StreamedRequestBody } from './request/body';
 import { ResponseBodyWriter, type BodyProducer } from './response/body';
 import type { RoutingView } from './routing-view';
@@ -35,6 +36,8 @@ export interface ExchangeContext {
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
   readonly logger: Logger;
+  /** --access-log: told about each exchange once it is over; null: no access log. */
+  readonly accessLog: AccessLog | null;
   /** A client that takes no byte of its response for this long is dropped (--send-timeout). */
   readonly sendTimeoutMs: number;
   /** The thread is stopping: every response says Connection: close, so no client sends another request on it. */
@@ -96,7 +99,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer {
+export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer, AccessRecord {
   readonly #ctx: ExchangeContext;
   readonly #res: HttpResponse;
   readonly #head: ClientRequestHead;
@@ -141,8 +144,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   #flushHeadTask: (() => void) | null = null;
   #setSessionId = '';
   #finished = false;
+  /** The status was written by the proxy itself (no node's answer reached the client). */
+  #proxyReplied = false;
   /** performance.now() at the start, for the latency histograms. */
   readonly #startedAt = performance.now();
+  /** performance.now() when the node's response head arrived (0: none). */
+  #firstByteAt = 0;
 
   constructor(ctx: ExchangeContext, res: HttpResponse, head: ClientRequestHead, body: Buffer | StreamedRequestBody | null) {
     this.#ctx = ctx;
@@ -200,6 +207,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
         this.#state = State.Done;
         this.#clientDone = true;
         this.#releaseBody(false);
+        this.#status = 500;
+        this.#proxyReplied = true;
         this.#res.cork(() => writeTextReply(this.#res, 500, this.#head.closeConnection));
       }
     }
@@ -266,7 +275,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     }
     this.#state = State.Local;
     this.#releaseBody(false);
-    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, this.#head.closeConnection || this.#ctx.draining, () => this.#finish());
+    this.#local = files.serve(this.#res, this.#head.method, this.#head.url, this.#head.closeConnection || this.#ctx.draining, (status, bytes) => {
+      this.#status = status;
+      this.#bodyBytesRead = bytes;
+      this.#finish();
+    });
   }
 
   #dispatch(route: NodeRoute): void {
@@ -323,7 +336,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx interim responses (103 Early Hints, ...) are not relayed.
     if (statusCode < 200 || this.#clientGone) return true;
-    this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
+    this.#firstByteAt = this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
     this.#responseStarted = true;
     this.#resumeUpstream = resume;
     this.#readResponseHead(statusCode, headers, statusText);
@@ -571,6 +584,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     this.#state = State.Done;
     this.#clientDone = true;
     this.#status = status;
+    this.#proxyReplied = true;
     this.#closeAttempt();
     this.#releaseBody(false);
     const res = this.#res;
@@ -601,6 +615,43 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer 
     if (this.#finished) return;
     this.#finished = true;
     this.#ctx.counters.traffic.requestDone(this.#node, this.#context, this.#clientGone ? 0 : this.#status, this.#startedAt);
+    const accessLog = this.#ctx.accessLog;
+    if (accessLog !== null) accessLog.write(this);
     this.#ctx.exchangeDone();
+  }
+
+  // ---- what the access log reads once the exchange is over (access-log/record.ts) ----
+
+  get request(): ClientRequestHead {
+    return this.#head;
+  }
+
+  get status(): number {
+    return this.#status;
+  }
+
+  get bodyBytes(): number {
+    return this.#proxyReplied ? textReplyBodyBytes(this.#status) : this.#bodyBytesRead;
+  }
+
+  get nodeRoute(): string {
+    return this.#proxyReplied || !this.#responseStarted ? '' : (this.#route?.node.route ?? '');
+  }
+
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  get firstByteAt(): number {
+    return this.#firstByteAt;
+  }
+
+  get tries(): number {
+    return this.#tries;
+  }
+
+  get stickyRoute(): string {
+    const id = this.#route?.sessionId ?? '';
+    return id === '' ? '' : routeOfSession(id);
   }
 }

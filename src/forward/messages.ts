@@ -3,6 +3,7 @@
 // SharedArrayBuffers are shared, not copied, and the MessagePort is transferred.
 import type { MessagePort } from 'node:worker_threads';
 import type { RoutingOptions } from '../router/index';
+import type { AccessLogSettings } from '../access-log/index';
 import type { TableSizes } from '../slots/types';
 import type { TrafficLimits } from './limits';
 import type { EdgeTlsSettings } from '../tls/settings';
@@ -33,6 +34,8 @@ export interface ThreadTask {
   readonly tls: EdgeTlsSettings | null;
   readonly tlsPassphrase: string | undefined;
   readonly upstreamTls: UpstreamTlsSettings;
+  /** --access-log; null: none. */
+  readonly accessLog: AccessLogSettings | null;
   readonly control: MessagePort;
   /** Shared with the pool: incremented when the thread closed its sockets on 'close-now'. */
   readonly closedAck: Int32Array;
@@ -50,7 +53,9 @@ export type ThreadCommand =
   /** SIGHUP reload: new routing options and/or log level. */
   | { readonly type: 'reconfigure'; readonly routing?: RoutingOptions; readonly logLevel?: string }
   /** SIGHUP: rebuild the HTTPS listeners from the certificate files (checked by the primary). */
-  | { readonly type: 'tls-reload'; readonly passphrase: string | undefined };
+  | { readonly type: 'tls-reload'; readonly passphrase: string | undefined }
+  /** SIGUSR1: open the access log file again by its name (logrotate moved it). */
+  | { readonly type: 'access-log-reopen' };
 
 /** Thread → primary. */
 export type ThreadEvent =

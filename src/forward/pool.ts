@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from '../log';
+import type { AccessLogSettings } from '../access-log/index';
 import type { RoutingOptions } from '../router/index';
 import type { TableSizes } from '../slots/types';
 import { ForwardingStateError, ListenError } from './errors';
@@ -44,6 +45,8 @@ export interface ForwardingOptions {
   tlsPassphrase?: string;
   /** TLS towards https/wss nodes; default: verify against Node's CA store. */
   upstreamTls?: UpstreamTlsSettings;
+  /** --access-log: every thread writes its own lines to it; null/undefined: none. */
+  accessLog?: AccessLogSettings | null;
 }
 
 export type SessionListener = (batch: Array<{ sessionId: string; route: string; oldSessionId?: string }>) => void;
@@ -174,6 +177,12 @@ export class ForwardingPool {
   /** The routing options threads run with now. */
   get routing(): RoutingOptions {
     return this.#opts.routing;
+  }
+
+  /** SIGUSR1 (logrotate): every thread opens its access log file again by name. */
+  reopenAccessLogs(): void {
+    const command: ThreadCommand = { type: 'access-log-reopen' };
+    for (const slot of this.#slots) slot.control?.postMessage(command);
   }
 
   /** Per thread slot: how many times its thread died and was replaced. */
@@ -379,6 +388,7 @@ export class ForwardingPool {
       tls: this.#tls,
       tlsPassphrase: this.#tlsPassphrase,
       upstreamTls: o.upstreamTls ?? VERIFY_BY_DEFAULT,
+      accessLog: o.accessLog ?? null,
       control: port2,
       closedAck: this.#closedAck,
     };

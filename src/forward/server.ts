@@ -8,6 +8,7 @@ import type { RoutingOptions } from '../router/index';
 import type { ClusterCounters } from '../slots/counters';
 import type { TablesReader } from '../slots/types';
 import type { Logger } from '../log';
+import type { AccessLog } from '../access-log/index';
 import { ListenError } from './errors';
 import type { TrafficLimits } from './limits';
 import { ProxyExchange, type ExchangeContext } from './exchange';
@@ -15,7 +16,7 @@ import { readRequestHead, type ClientListener, type ClientRequestHead } from './
 import type { EdgeTlsSettings } from '../tls/settings';
 import { upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from '../tls/upstream';
 import { EdgeTlsApps } from './tls-apps';
-import { writeTextReply } from './response/replies';
+import { textReplyBodyBytes, writeTextReply } from './response/replies';
 import { StreamedRequestBody } from './request/body';
 import { EncodedSlashes, type PathRules } from './request/path';
 import { RoutingView } from './routing-view';
@@ -60,6 +61,8 @@ export interface ForwardingServerDeps {
   readonly counters: ClusterCounters;
   readonly sessions: SessionBatcher | null;
   readonly logger: Logger;
+  /** --access-log of this thread; null: none. */
+  readonly accessLog?: AccessLog | null;
 }
 
 export class ForwardingServer implements ExchangeContext {
@@ -71,6 +74,7 @@ export class ForwardingServer implements ExchangeContext {
   readonly staticFiles: StaticFiles | null;
   readonly pathRules: PathRules;
   readonly logger: Logger;
+  readonly accessLog: AccessLog | null;
   readonly #options: ForwardingServerOptions;
   readonly #uws: Uws;
   readonly #app: TemplatedApp;
@@ -89,6 +93,7 @@ export class ForwardingServer implements ExchangeContext {
     this.counters = deps.counters;
     this.sessions = deps.sessions;
     this.logger = deps.logger;
+    this.accessLog = deps.accessLog ?? null;
     this.routingOptions = options.routing;
     this.pathRules = { encodedSlashes: options.encodedSlashes ?? EncodedSlashes.Off, canonical: !options.useNocanon };
     this.#options = options;
@@ -102,6 +107,7 @@ export class ForwardingServer implements ExchangeContext {
         localAddress: isWildcard(options.host) ? '' : options.host.replace(/^\[(.*)\]$/, '$1'),
       },
       upstreamTlsOptions(options.upstreamTls ?? VERIFY_BY_DEFAULT),
+      (node) => this.counters.traffic.retry(node),
     );
     this.routing = new RoutingView(deps.reader, options.routing, (snapshot) => this.upstreams.sync(snapshot.nodes));
     this.staticFiles = options.docroot !== undefined && options.docroot !== '' ? new StaticFiles(options.docroot) : null;
@@ -265,6 +271,7 @@ export class ForwardingServer implements ExchangeContext {
       if (head.refusal !== 0) {
         // Framing, Host or target refused: answered here, never forwarded, and the connection closed.
         writeTextReply(res, head.refusal, head.closeConnection, true);
+        if (this.accessLog !== null) this.accessLog.refused(head, head.refusal, textReplyBodyBytes(head.refusal));
         return;
       }
       if (!head.hasBody) {

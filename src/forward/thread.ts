@@ -3,6 +3,7 @@
 import { HANDLE_IO } from './upstream/handle-io';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log';
+import { AccessLog } from '../access-log/index';
 import { ClusterCounters } from '../slots/counters';
 import { SlotTables } from '../slots/tables';
 import { InjectedCrashError } from './errors';
@@ -17,8 +18,9 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   const tables = SlotTables.attach(task.tablesBuffer);
   const counters = new ClusterCounters(task.sizes.maxNode, task.sizes.maxContext, task.countersBuffer);
   const sessions = task.maxSessionId > 0 ? new SessionBatcher(control) : null;
+  const accessLog = task.accessLog === null ? null : new AccessLog(task.accessLog, logger);
   const server = new ForwardingServer(
-    { reader: tables.reader, counters, sessions, logger },
+    { reader: tables.reader, counters, sessions, logger, accessLog },
     {
       host: task.listenHost,
       port: task.listenPort,
@@ -36,7 +38,10 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   );
   // However the thread ends (uncaught error, process.exit), its uWS sockets
   // must be closed first: a worker that exits holding them aborts the process.
-  const closeOnExit = (): void => server.closeNow();
+  const closeOnExit = (): void => {
+    server.closeNow();
+    accessLog?.flushSync();
+  };
   process.on('exit', closeOnExit);
   const stopPublishing = publishLoopUtilisation(counters.traffic, task.index);
   try {
@@ -56,6 +61,8 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
         else if (command.type === 'reconfigure') {
           if (command.routing !== undefined) server.setRouting(command.routing);
           if (command.logLevel !== undefined) logger.level = command.logLevel;
+        } else if (command.type === 'access-log-reopen') {
+          accessLog?.reopen();
         } else if (command.type === 'tls-reload') {
           void server.reloadTls(command.passphrase).then((ok) => {
             const event: ThreadEvent = { type: 'tls-reloaded', index: task.index, ok };
@@ -78,6 +85,8 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
     server.closeNow();
     process.off('exit', closeOnExit);
     control.close();
+    // Whatever is buffered is written before the thread returns (a graceful stop loses no line).
+    await accessLog?.close();
     logger.flush();
   }
 }

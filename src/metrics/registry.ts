@@ -101,6 +101,7 @@ export class ProxyMetrics {
         ];
       })),
       new CollectedMetric('mcmp_edge_failovers_total', 'Requests that left the node for another after a connection failure', 'counter', perNode((n) => [{ labels: { node: n.route }, value: traffic.nodeFailures(n.id).failovers }])),
+      new CollectedMetric('mcmp_edge_upstream_retries_total', 'Requests sent again to the node on a new connection because the kept-alive one was closed (AJP: or did not answer CPING)', 'counter', perNode((n) => [{ labels: { node: n.route }, value: traffic.nodeFailures(n.id).retries }])),
       new CollectedMetric('mcmp_edge_requests_in_flight', 'Requests being forwarded to the node now', 'gauge', perNode((n) => [{ labels: { node: n.route }, value: counters.busy(n.id) }])),
       new CollectedMetric('mcmp_edge_node_state', 'Node state: 1 for the current one (ok, error, standby)', 'gauge', perNode((n) => {
         const current = nodeState(counters, n);

@@ -251,11 +251,13 @@ export const NodeTraffic = {
   Timeouts: STATUS_CLASSES + 2,
   /** Requests that left this node for another after a connection failure. */
   Failovers: STATUS_CLASSES + 3,
+  /** Requests sent again on a new connection after a stale kept-alive one (h1 and AJP clients). */
+  Retries: STATUS_CLASSES + 4,
   /** Time to the first byte of the response head: buckets, +Inf, sum. */
-  Ttfb: STATUS_CLASSES + 4,
+  Ttfb: STATUS_CLASSES + 5,
   /** Time until the exchange was over. */
-  Total: STATUS_CLASSES + 4 + HISTOGRAM_COUNTERS,
-  Counters: STATUS_CLASSES + 4 + 2 * HISTOGRAM_COUNTERS,
+  Total: STATUS_CLASSES + 5 + HISTOGRAM_COUNTERS,
+  Counters: STATUS_CLASSES + 5 + 2 * HISTOGRAM_COUNTERS,
 } as const;
 
 /** Where the sum sits in a histogram (after the buckets and +Inf). */

@@ -42,9 +42,9 @@ export class TrafficCounters {
     if (node >= 0) this.#observe(row + NodeTraffic.Total * 2, startedAt);
   }
 
-  /** The response head of node `node` arrived. */
-  firstByte(node: number, startedAt: number): void {
-    if (node >= 0) this.#observe(this.#nodeRow(node) + NodeTraffic.Ttfb * 2, startedAt);
+  /** The response head of node `node` arrived; returns the performance.now() it was counted at (0: not counted). */
+  firstByte(node: number, startedAt: number): number {
+    return node >= 0 ? this.#observe(this.#nodeRow(node) + NodeTraffic.Ttfb * 2, startedAt) : 0;
   }
 
   upstreamFailed(node: number, kind: UpstreamFailure): void {
@@ -55,6 +55,11 @@ export class TrafficCounters {
 
   failover(node: number): void {
     if (node >= 0) this.#add(this.#nodeRow(node) + NodeTraffic.Failovers * 2, 1);
+  }
+
+  /** A request was sent again to node `node` on a new connection (the kept-alive one was stale). */
+  retry(node: number): void {
+    if (node >= 0) this.#add(this.#nodeRow(node) + NodeTraffic.Retries * 2, 1);
   }
 
   /** A thread's event-loop utilisation over its last second, in parts per million. */
@@ -78,13 +83,14 @@ export class TrafficCounters {
     return out;
   }
 
-  nodeFailures(n: number): { connect: number; read: number; timeout: number; failovers: number } {
+  nodeFailures(n: number): { connect: number; read: number; timeout: number; failovers: number; retries: number } {
     const row = this.#nodeRow(n);
     return {
       connect: this.#read(row + NodeTraffic.ConnectErrors * 2),
       read: this.#read(row + NodeTraffic.ReadErrors * 2),
       timeout: this.#read(row + NodeTraffic.Timeouts * 2),
       failovers: this.#read(row + NodeTraffic.Failovers * 2),
+      retries: this.#read(row + NodeTraffic.Retries * 2),
     };
   }
 
@@ -136,11 +142,14 @@ export class TrafficCounters {
     }
   }
 
-  #observe(histogram: number, startedAt: number): void {
-    const us = Math.max(0, Math.round((performance.now() - startedAt) * 1000));
+  /** Returns the performance.now() it measured at. */
+  #observe(histogram: number, startedAt: number): number {
+    const now = performance.now();
+    const us = Math.max(0, Math.round((now - startedAt) * 1000));
     let b = 0;
     while (b < LATENCY_BUCKETS_US.length && us > (LATENCY_BUCKETS_US[b] as number)) b++;
     this.#add(histogram + b * 2, 1);
     this.#add(histogram + HISTOGRAM_SUM * 2, us < TWO_32 ? us : TWO_32 - 1);
+    return now;
   }
 }

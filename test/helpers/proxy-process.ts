@@ -14,6 +14,8 @@ export interface ProxyProcess {
   tlsPorts: number[];
   /** Every log line (parsed JSON) seen so far. */
   logs: Array<Record<string, unknown>>;
+  /** Standard output lines after the ready line (--access-log -). */
+  stdout: string[];
   /** Sends SIGTERM and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -25,6 +27,8 @@ export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonl
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
+  const stdout: string[] = [];
+  let ready = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -42,10 +46,15 @@ export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonl
     const out = readline.createInterface({ input: child.stdout! });
     let tlsPorts: number[] = [];
     out.on('line', (line) => {
+      if (ready) {
+        stdout.push(line);
+        return;
+      }
       const tls = /^mcmp-edge TLS: clients on (.+)$/.exec(line);
       if (tls !== null) tlsPorts = (tls[1] as string).split(', ').map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
       const m = /^mcmp-edge ready: clients on (.+):(\d+), MCMP and status page on (.+):(\d+)$/.exec(line);
       if (m === null) return;
+      ready = true;
       clearTimeout(timer);
       resolve({
         child,
@@ -53,6 +62,7 @@ export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonl
         managerPort: Number(m[4]),
         tlsPorts,
         logs,
+        stdout,
         stop: (signal = 'SIGTERM') => {
           if (child.exitCode === null) child.kill(signal);
           return exited;

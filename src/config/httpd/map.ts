@@ -3,8 +3,10 @@
 // Listen becomes --listen, `Require ip` of <Location /> is who may send MCMP,
 // the <Location> whose handler is mod_cluster-manager gives the status page
 // path and who may see it, every mod_cluster directive goes through the one
-// directive table, and KeepAliveTimeout applies to the MCMP listener.
+// directive table, KeepAliveTimeout applies to the MCMP listener, and a
+// CustomLog in the combined format becomes the access log (--access-log).
 // Everything else is named in `ignored`, so the operator sees it once.
+import nodePath from 'node:path';
 import { DirectiveError, findDirective, parseDirectiveValue } from '../directives';
 import { EVERYBODY, httpdAddressToCidr, LOCAL, NOBODY } from './addresses';
 import { HttpdConfigError, type Directive, type Item, type Section } from './syntax';
@@ -56,6 +58,9 @@ const ACCEPTED = new Set(['loadmodule', 'serverroot']);
 
 const where = (i: { file: string; line: number }): string => `${i.file}:${i.line}`;
 
+/** httpd's combined format, as its default httpd.conf defines it (the one format written the same way). */
+const COMBINED_FORMAT = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"';
+
 class Mapper {
   readonly listens: Array<{ host: string; port: number; item: Directive }> = [];
   readonly directives: HttpdDirective[] = [];
@@ -67,6 +72,12 @@ class Mapper {
   keepAliveTimeoutMs: number | undefined;
   vhostKeepAliveTimeoutMs: number | undefined;
   logLevel: string | undefined;
+  /** LogFormat nicknames defined so far (lower case) → their format string. */
+  readonly logFormats = new Map<string, string>([['combined', COMBINED_FORMAT]]);
+  /** The CustomLog that became the access log. */
+  accessLog: Directive | undefined;
+  /** ServerRoot: where httpd resolves a relative CustomLog path. */
+  serverRoot: string | undefined;
 
   ignore(item: Item, why: string): void {
     this.ignored.push(`${where(item)}: ${item.kind === 'section' ? `<${item.name}>` : item.name} (${why})`);
@@ -87,6 +98,7 @@ class Mapper {
       this.directives.push({ name: spec.name, value, file: d.file, line: d.line });
       return true;
     }
+    if (name === 'serverroot' && d.args[0] !== undefined) this.serverRoot = d.args[0];
     if (ACCEPTED.has(name)) return true;
     switch (name) {
       case 'keepalivetimeout': {
@@ -102,6 +114,13 @@ class Mapper {
       case 'keepalive':
         if (!/^on$/i.test(d.args[0] ?? '')) this.ignore(d, 'connections are always kept alive');
         return true;
+      case 'logformat':
+        // Only names a format; a CustomLog that uses it decides.
+        if (d.args.length === 2) this.logFormats.set((d.args[1] as string).toLowerCase(), d.args[0] as string);
+        return true;
+      case 'customlog':
+        this.customLog(d, inManagerHost);
+        return true;
       case 'loglevel': {
         const level = d.args.find((a) => !a.includes(':'));
         if (level === undefined) return true;
@@ -114,6 +133,26 @@ class Mapper {
       default:
         return false;
     }
+  }
+
+  /**
+   * CustomLog FILE combined (or the combined format string, or a LogFormat
+   * nickname for it) becomes the access log; what mcmp-edge cannot write the
+   * same way is listed as ignored.
+   */
+  customLog(d: Directive, inManagerHost: boolean): void {
+    const [file, format] = d.args;
+    if (inManagerHost) return this.ignore(d, 'the access log records client traffic; MCMP and status-page requests are not logged');
+    if (file === undefined || format === undefined) throw new HttpdConfigError(d.file, d.line, `CustomLog: expected CustomLog FILE FORMAT|NICKNAME`);
+    if (d.args.length > 2) return this.ignore(d, 'conditional logging (env=, expr=) is not supported; use CustomLog FILE combined');
+    if (file.startsWith('|')) return this.ignore(d, 'piped logs are not supported; use --access-log - and pipe standard output');
+    const formatString = this.logFormats.get(format.toLowerCase()) ?? format;
+    if (formatString.trim() !== COMBINED_FORMAT) return this.ignore(d, `only the combined format is written ("${COMBINED_FORMAT}"); --access-log-format json for JSON`);
+    if (this.accessLog !== undefined) return this.ignore(d, `mcmp-edge writes one access log, the CustomLog at ${where(this.accessLog)}`);
+    this.accessLog = d;
+    // As httpd: a relative path is under ServerRoot (without one, under the current directory).
+    const resolved = nodePath.isAbsolute(file) || this.serverRoot === undefined ? file : nodePath.join(this.serverRoot, file);
+    this.directives.push({ name: 'AccessLog', value: resolved, file: d.file, line: d.line }, { name: 'AccessLogFormat', value: 'combined', file: d.file, line: d.line });
   }
 
   top(items: readonly Item[]): void {

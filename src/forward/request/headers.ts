@@ -23,6 +23,8 @@ export class ClientRequestHead {
    * `?query`: what the router matches and what every upstream is sent.
    */
   url = '';
+  /** The request target as the client sent it (the access log's %r). */
+  receivedTarget = '';
   /** Host header value ('' when absent). */
   host = '';
   /** Cookie header value ('' when absent; several Cookie headers joined with '; '). */
@@ -159,6 +161,7 @@ export function readRequestHead(
   head.port = port;
   head.method = req.getCaseSensitiveMethod();
   head.url = url;
+  head.receivedTarget = url;
   target = head;
   req.forEach(collect);
   target = undefined;

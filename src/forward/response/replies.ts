@@ -34,3 +34,8 @@ export function writeTextReply(res: HttpResponse, status: number, clientAskedClo
   res.writeHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end(`${line}\n`, close);
 }
+
+/** Body bytes of the reply writeTextReply sends for `status` (the access log's %b). */
+export function textReplyBodyBytes(status: number): number {
+  return status === 204 || status === 304 ? 0 : Buffer.byteLength(statusLine(status)) + 1;
+}

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponse } from 'uWebSockets.js';
-import { writeTextReply } from '../response/replies';
+import { textReplyBodyBytes, writeTextReply } from '../response/replies';
 import { ResponseBodyWriter, type BodyProducer } from '../response/body';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -72,9 +72,9 @@ export class StaticFiles {
 
   /**
    * Serves GET/HEAD (others: 405); `done` runs once the response is over,
-   * whatever happened. `closeConnection`: the client asked for Connection: close.
+   * whatever happened, with the status and body bytes sent (0: the client left first). `closeConnection`: the client asked for Connection: close.
    */
-  serve(res: HttpResponse, method: string, url: string, closeConnection: boolean, done: () => void): LocalResponse {
+  serve(res: HttpResponse, method: string, url: string, closeConnection: boolean, done: StaticDone): LocalResponse {
     const reply = new StaticReply(res, method === 'HEAD', closeConnection, done);
     const file = this.resolvePath(url);
     if (file === null) {
@@ -122,17 +122,22 @@ function openForReading(file: string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err === null ? resolve(fd) : reject(err))));
 }
 
+/** The end of a static response: the status sent (0: none) and the body bytes. */
+export type StaticDone = (status: number, bodyBytes: number) => void;
+
 class StaticReply implements LocalResponse, BodyProducer {
   readonly #res: HttpResponse;
   readonly #head: boolean;
   readonly #close: boolean;
-  readonly #done: () => void;
+  readonly #done: StaticDone;
+  #status = 0;
+  #bodyBytes = 0;
   #aborted = false;
   #finished = false;
   #stream: fs.ReadStream | null = null;
   #writer: ResponseBodyWriter | null = null;
 
-  constructor(res: HttpResponse, head: boolean, close: boolean, done: () => void) {
+  constructor(res: HttpResponse, head: boolean, close: boolean, done: StaticDone) {
     this.#res = res;
     this.#head = head;
     this.#close = close;
@@ -154,6 +159,8 @@ class StaticReply implements LocalResponse, BodyProducer {
   text(status: number): void {
     if (this.#aborted || this.#finished) return;
     this.#res.cork(() => writeTextReply(this.#res, status, this.#close));
+    this.#status = status;
+    this.#bodyBytes = textReplyBodyBytes(status);
     this.#finish();
   }
 
@@ -163,6 +170,7 @@ class StaticReply implements LocalResponse, BodyProducer {
       return;
     }
     const res = this.#res;
+    this.#status = 200;
     if (this.#head) {
       fs.close(fd, () => undefined);
       res.cork(() => {
@@ -191,7 +199,9 @@ class StaticReply implements LocalResponse, BodyProducer {
       if (this.#aborted) return;
       let more = true;
       res.cork(() => {
-        more = writer.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        this.#bodyBytes += bytes.length;
+        more = writer.write(bytes);
       });
       if (writer.done) this.#finish();
       else if (!more) stream.pause();
@@ -212,6 +222,6 @@ class StaticReply implements LocalResponse, BodyProducer {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#done();
+    this.#done(this.#status, this.#bodyBytes);
   }
 }

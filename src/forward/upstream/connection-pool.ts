@@ -40,9 +40,12 @@ export abstract class ConnectionPool<O, R extends PooledRequest, C extends Poole
   #descriptorTimer: NodeJS.Timeout | null = null;
   /** When each request waiting for a descriptor first failed to get one. */
   #descriptorWaits: WeakMap<R, number> | null = null;
+  /** Told about each request sent again after a stale connection (the node's retries metric). */
+  readonly #onRetry: (() => void) | undefined;
 
-  constructor(max: number) {
+  constructor(max: number, onRetry?: () => void) {
     this.#max = max;
+    this.#onRetry = onRetry;
   }
 
   /** Builds (and validates) one request; throws what the handler should hear. */
@@ -134,6 +137,7 @@ export abstract class ConnectionPool<O, R extends PooledRequest, C extends Poole
       req.fail(new PoolDestroyedError());
       return;
     }
+    this.#onRetry?.();
     // Never onto another idle connection: it may be just as stale.
     if (this.#hasRoom()) this.#open().start(req);
     else this.#queue.push(req);

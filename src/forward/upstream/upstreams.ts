@@ -110,8 +110,9 @@ function samePoolSettings(a: NodeRow, b: NodeRow): boolean {
 const ms = (us: number): number => Math.max(1, Math.round(us / 1000));
 
 /** The AJP13 pool of an ajp node: smax, ttl, ping (connect and CPONG timeout), Timeout, AJPSecret. */
-function createAjpPool(node: NodeRow, ajp: AjpThreadSettings, defaultTimeoutMs: number): UpstreamPool {
+function createAjpPool(node: NodeRow, ajp: AjpThreadSettings, defaultTimeoutMs: number, onRetry: () => void): UpstreamPool {
   return new AjpPool({
+    onRetry,
     host: node.host.startsWith('[') ? node.host.slice(1, -1) : node.host,
     port: node.port,
     connections: node.smax > 0 ? node.smax : 0,
@@ -134,6 +135,7 @@ function createPool(
   defaultTimeoutMs: number,
   tlsOptions: UpstreamTlsOptions,
   onTlsError: (err: Error) => void,
+  onRetry: () => void,
 ): UpstreamPool {
   // No Timeout in CONFIG: the proxy's default (--node-timeout), never the client library's 300 s.
   const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs;
@@ -155,6 +157,8 @@ function createPool(
       ? { rejectUnauthorized: tlsOptions.rejectUnauthorized, secureContext: tlsOptions.secureContext, servername: serverNameFor(node.host) }
       : undefined,
     onTlsError,
+    // undici's Pool has no such hook: its retries are not counted.
+    ...(client === 'h1' && { onRetry }),
   });
 }
 
@@ -170,6 +174,8 @@ export class NodeUpstreams {
   readonly tls: UpstreamTlsOptions;
   /** node route + reason already logged, so that a refused certificate is one line, not one per request. */
   readonly #tlsWarned = new Set<string>();
+  /** Counts a stale-connection retry against a node slot (the retries metric). */
+  readonly #retried: (node: number) => void;
 
   constructor(
     logger: Logger,
@@ -177,7 +183,9 @@ export class NodeUpstreams {
     defaultTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs,
     ajp: Partial<AjpThreadSettings> = {},
     tls: UpstreamTlsOptions = upstreamTlsOptions(VERIFY_BY_DEFAULT),
+    retried: (node: number) => void = () => undefined,
   ) {
+    this.#retried = retried;
     this.#logger = logger;
     this.#client = client;
     this.#defaultTimeoutMs = defaultTimeoutMs;
@@ -203,7 +211,12 @@ export class NodeUpstreams {
       this.#retire(current);
     }
     const origin = nodeOrigin(node);
-    const pool = origin === null ? createAjpPool(node, this.ajp, this.#defaultTimeoutMs) : createPool(origin, node, this.#client, this.#defaultTimeoutMs, this.tls, (err) => this.#tlsFailed(node, err));
+    const id = node.id;
+    const onRetry = (): void => this.#retried(id);
+    const pool =
+      origin === null
+        ? createAjpPool(node, this.ajp, this.#defaultTimeoutMs, onRetry)
+        : createPool(origin, node, this.#client, this.#defaultTimeoutMs, this.tls, (err) => this.#tlsFailed(node, err), onRetry);
     this.#byNode[node.id] = { row: node, pool };
     return pool;
   }

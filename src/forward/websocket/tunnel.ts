@@ -11,13 +11,15 @@ import type { HttpRequest, HttpResponse, WebSocket as ClientSocket, WebSocketBeh
 import type { CloseEvent, MessageEvent } from 'undici';
 import type { NodeRow } from '../../cluster/types';
 import type { Logger } from '../../log';
+import type { AccessLog, AccessRecord } from '../../access-log/index';
 import type { RoutingOptions } from '../../router/index';
+import { routeOfSession } from '../../router/session';
 import { routeRequest, stripSessionFromCookie, stripSessionFromUrl, type RouteResult } from '../../router/route';
 import type { ClusterCounters } from '../../slots/counters';
 import { CONNECTION_FAILURES, errorCode } from '../exchange';
 import { PLAIN_LISTENER, readRequestHead, type ClientListener, type ClientRequestHead } from '../request/headers';
 import type { PathRules } from '../request/path';
-import { writeTextReply } from '../response/replies';
+import { textReplyBodyBytes, writeTextReply } from '../response/replies';
 import type { RoutingView } from '../routing-view';
 import { openNodeSocket, type NodeSocket } from './upstream';
 import type { UpstreamTlsOptions } from '../../tls/upstream';
@@ -55,6 +57,8 @@ export interface TunnelContext {
   /** How request targets are normalised (AllowEncodedSlashes, UseNocanon). */
   readonly pathRules: PathRules;
   readonly logger: Logger;
+  /** Told about each tunnel once it is over (status 101 and the bytes sent to the client); null: no access log. */
+  readonly accessLog: AccessLog | null;
   /** TLS towards wss nodes (the thread's, shared with the HTTP pools). */
   readonly upstreams: { readonly tls: UpstreamTlsOptions };
 }
@@ -134,7 +138,7 @@ interface UpgradeRequest {
 }
 
 /** One client ↔ node WebSocket tunnel, from the upgrade request to the last close. */
-export class Tunnel {
+export class Tunnel implements AccessRecord {
   readonly #owner: WebSocketTunnels;
   readonly #ctx: TunnelContext;
   readonly #request: UpgradeRequest;
@@ -153,6 +157,13 @@ export class Tunnel {
   /** The message being sent to the client inside cork (no closure per message). */
   #outgoing: string | ArrayBuffer = '';
   #outgoingResult = 0;
+  // ---- for the access log ----
+  readonly #startedAt = performance.now();
+  #openedAt = 0;
+  /** 101 once upgraded, the error status when refused, 0 when the client left first. */
+  #status = 0;
+  #bytesToClient = 0;
+  #ended = false;
   readonly #sendCorked = (): void => {
     const data = this.#outgoing;
     this.#outgoingResult = (this.#client as ClientSocket<TunnelSocketData>).send(data, typeof data !== 'string');
@@ -254,6 +265,8 @@ export class Tunnel {
     }
     this.#res = null;
     this.#state = State.Open;
+    this.#status = 101;
+    this.#openedAt = performance.now();
     const request = this.#request;
     const upgradeHeaders = nodeSocket.probe.upgradeHeaders;
     const data: TunnelSocketData = { tunnel: this };
@@ -327,6 +340,7 @@ export class Tunnel {
     const res = this.#res;
     this.#res = null;
     if (res !== null) {
+      this.#status = status;
       const closeConnection = this.#request.head.closeConnection;
       res.cork(() => writeTextReply(res, status, closeConnection));
     }
@@ -363,6 +377,7 @@ export class Tunnel {
     else if (data instanceof ArrayBuffer) bytes = data.byteLength;
     else return;
     this.#ctx.counters.addRead(this.#nodeId, bytes);
+    this.#bytesToClient += bytes;
     this.#outgoing = data;
     client.cork(this.#sendCorked);
     this.#outgoing = '';
@@ -442,6 +457,46 @@ export class Tunnel {
   #end(): void {
     this.#releaseCounters();
     this.#owner.remove(this);
+    if (this.#ended) return;
+    this.#ended = true;
+    const accessLog = this.#ctx.accessLog;
+    if (accessLog !== null) accessLog.write(this);
+  }
+
+  // ---- what the access log reads once the tunnel is over (access-log/record.ts) ----
+
+  get request(): ClientRequestHead {
+    return this.#request.head;
+  }
+
+  get status(): number {
+    return this.#status;
+  }
+
+  /** Upgraded: the message bytes the node sent the client; refused: the error reply's body. */
+  get bodyBytes(): number {
+    return this.#status === 101 ? this.#bytesToClient : this.#status === 0 ? 0 : textReplyBodyBytes(this.#status);
+  }
+
+  get nodeRoute(): string {
+    return this.#status === 101 ? (this.#route?.node.route ?? '') : '';
+  }
+
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  get firstByteAt(): number {
+    return this.#openedAt;
+  }
+
+  get tries(): number {
+    return this.#tries;
+  }
+
+  get stickyRoute(): string {
+    const id = this.#route?.sessionId ?? '';
+    return id === '' ? '' : routeOfSession(id);
   }
 }
 
@@ -513,6 +568,7 @@ export class WebSocketTunnels {
     const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), listener.scheme, ctx.pathRules, listener.port);
     if (head.refusal !== 0) {
       res.cork(() => writeTextReply(res, head.refusal, head.closeConnection, true));
+      if (ctx.accessLog !== null) ctx.accessLog.refused(head, head.refusal, textReplyBodyBytes(head.refusal));
       return;
     }
     const result = routeRequest(ctx.routing.current(), ctx.counters, head, nowSeconds());

@@ -11,13 +11,15 @@ import { ConnectionPool } from '../connection-pool';
 export interface AjpPoolOptions extends AjpConnectionSettings, AjpRequestSettings {
   /** Most connections at once; 0: no limit. */
   readonly connections: number;
+  /** Told when a request is sent again after a stale connection or a failed CPING (the retries metric). */
+  readonly onRetry?: () => void;
 }
 
 export class AjpPool extends ConnectionPool<ForwardOptions, AjpRequest, AjpConnection> implements AjpConnectionOwner {
   readonly #options: AjpPoolOptions;
 
   constructor(options: AjpPoolOptions) {
-    super(options.connections);
+    super(options.connections, options.onRetry);
     this.#options = options;
   }
 

@@ -26,6 +26,8 @@ export interface H1PoolOptions {
   };
   /** Told when a TLS handshake with the node fails (not a dispatch error: the request gets that). */
   readonly onTlsError?: (err: Error) => void;
+  /** Told when a request is sent again after a stale kept-alive connection (the retries metric). */
+  readonly onRetry?: () => void;
 }
 
 /** undici's defaults, so that switching clients changes no behaviour. */
@@ -42,7 +44,7 @@ export class H1Pool extends ConnectionPool<Dispatcher.DispatchOptions, H1Request
   readonly #hostHeader: string;
 
   constructor(origin: string, options: H1PoolOptions = {}) {
-    super(options.connections ?? 0);
+    super(options.connections ?? 0, options.onRetry);
     const url = new URL(origin);
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') throw new TypeError(`unsupported origin ${origin}`);
