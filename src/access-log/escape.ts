@@ -1,8 +1,9 @@
 // httpd's ap_escape_logitem: what goes between the quotes of a combined line
 // cannot break the line or the quoting. `"` and `\` get a backslash, the
 // control characters with a name (\b \n \r \t \v) use it, every other byte
-// outside printable ASCII becomes \xhh (characters above U+00FF: each byte of
-// their UTF-8 form).
+// outside printable ASCII becomes \xhh. uWS hands over targets and header
+// values decoded as UTF-8, so a character above U+007F is written as the bytes
+// of its UTF-8 form: the bytes the client sent, as httpd shows them.
 
 /** Whether a UTF-16 code unit must be escaped. */
 function needsEscape(c: number): boolean {
@@ -29,9 +30,9 @@ export function escapeLogItem(text: string): string {
     }
     const named = NAMED[c];
     if (named !== undefined) out += named;
-    else if (c <= 0xff) out += hex(c);
+    else if (c < 0x80) out += hex(c);
     else {
-      // Outside Latin-1: the bytes of its UTF-8 form (a surrogate pair is one code point).
+      // The bytes of its UTF-8 form (a surrogate pair is one code point).
       const cp = text.codePointAt(i) as number;
       if (cp > 0xffff) i++;
       for (const byte of Buffer.from(String.fromCodePoint(cp), 'utf8')) out += hex(byte);

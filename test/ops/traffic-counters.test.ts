@@ -27,7 +27,9 @@ test('status classes, contexts, the no-node row and the histograms', () => {
   assert.deepEqual(t.contextRequests(3), [1, 0, 0, 0, 0, 1]);
   assert.deepEqual(t.nodeRequests(-1), [0, 0, 0, 0, 1, 0]);
   assert.deepEqual(t.histogram(-1, 'total').buckets.reduce((a, b) => a + b, 0), 0, 'no latency for requests no node served');
-  t.firstByte(2, performance.now() - 3); // 3 ms: the 5 ms bucket
+  const at = t.firstByte(2, performance.now() - 3); // 3 ms: the 5 ms bucket
+  assert.ok(at > 0 && at <= performance.now(), 'firstByte returns the time it counted at');
+  assert.equal(t.firstByte(-1, 0), 0, 'nothing counted without a node');
   const h = t.histogram(2, 'ttfb');
   assert.equal(h.buckets.length, LATENCY_BUCKETS_US.length + 1);
   assert.equal(h.buckets.indexOf(1), LATENCY_BUCKETS_US.indexOf(5_000));
@@ -35,9 +37,13 @@ test('status classes, contexts, the no-node row and the histograms', () => {
   t.upstreamFailed(2, 'timeout');
   t.upstreamFailed(2, 'connect');
   t.failover(2);
-  assert.deepEqual(t.nodeFailures(2), { connect: 1, read: 0, timeout: 1, failovers: 1 });
+  t.retry(2);
+  t.retry(2);
+  t.retry(-1);
+  assert.deepEqual(t.nodeFailures(2), { connect: 1, read: 0, timeout: 1, failovers: 1, retries: 2 });
+  assert.equal(t.nodeFailures(-1).retries, 0, 'no retry without a node');
   t.resetNode(2);
-  assert.deepEqual(t.nodeFailures(2), { connect: 0, read: 0, timeout: 0, failovers: 0 });
+  assert.deepEqual(t.nodeFailures(2), { connect: 0, read: 0, timeout: 0, failovers: 0, retries: 0 });
   assert.equal(t.histogram(2, 'ttfb').buckets.reduce((a, b) => a + b, 0), 0);
   t.setLoopUtilisation(255, 250_000);
   assert.equal(t.loopUtilisation(255), 0.25);
