@@ -74,6 +74,7 @@ mcmp-edge ctl [--manager HOST:PORT] [--json] info|dump|version|enable|disable|st
   --drain-timeout SECONDS   on SIGTERM/SIGINT, wait this long for in-flight requests (default 10)
   --max-connections N|auto  client connections held at once, all threads (default auto: from the fd limit)
   --send-timeout SECONDS    drop a client that reads nothing of its response for this long (default 60)
+  --receive-timeout SECONDS 408 to a client that sends nothing of its request body for this long (default 60)
   --node-timeout SECONDS    a node's answer time when its CONFIG sends no Timeout (default 60)
   --manager-max-connections N     MCMP/status connections held at once (default 256)
   --manager-idle-timeout SECONDS  close an idle MCMP connection after this long (default 300, or KeepAliveTimeout of an httpd --config)
@@ -126,6 +127,7 @@ export const DEFAULTS = {
   drainTimeoutSeconds: 10,
   maxConnections: 'auto',
   sendTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.sendTimeoutMs / 1000,
+  receiveTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.receiveTimeoutMs / 1000,
   nodeTimeoutSeconds: TRAFFIC_LIMIT_DEFAULTS.nodeTimeoutMs / 1000,
   managerMaxConnections: 256,
 } as const;
@@ -225,6 +227,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'drain-timeout': { type: 'string' },
         'max-connections': { type: 'string' },
         'send-timeout': { type: 'string' },
+        'receive-timeout': { type: 'string' },
         'node-timeout': { type: 'string' },
         'manager-max-connections': { type: 'string' },
         'manager-idle-timeout': { type: 'string' },
@@ -288,6 +291,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
 
   const limits = {
     sendTimeoutMs: parseSeconds('--send-timeout', v['send-timeout'], DEFAULTS.sendTimeoutSeconds, 1, 86400),
+    receiveTimeoutMs: parseSeconds('--receive-timeout', v['receive-timeout'], DEFAULTS.receiveTimeoutSeconds, 1, 86400),
     nodeTimeoutMs: parseSeconds('--node-timeout', v['node-timeout'], DEFAULTS.nodeTimeoutSeconds, 1, 86400),
   };
   const maxRaw = v['max-connections'] ?? DEFAULTS.maxConnections;

@@ -193,6 +193,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
 
   /** Something threw while this exchange was handled: 500 if nothing was sent yet, else close. */
   internalError(): void {
+    this.#abandon(500);
+  }
+
+  /** The client sent nothing of its body for --receive-timeout (request/upload-watch.ts): 408, or close. */
+  receiveTimedOut(): void {
+    this.#ctx.logger.debug({ url: this.#head.url }, 'request body stalled past --receive-timeout');
+    this.#abandon(408);
+  }
+
+  /** Ends the exchange from the proxy's side: `status` if nothing was sent yet, else close; the node's request is aborted. */
+  #abandon(status: number): void {
     if (this.#finished) return;
     const abort = this.#state === State.Upstream ? this.#abortUpstream : null;
     this.#closeAttempt();
@@ -202,18 +213,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
         this.#clientDone = true;
         this.#releaseBody(true);
         this.#writer?.dispose();
-        this.#res.cork(() => this.#res.close());
+        // Not corked: from a timer, uWS does not carry out a close made inside cork() (response/body.ts).
+        this.#res.close();
       } else {
         this.#state = State.Done;
         this.#clientDone = true;
         this.#releaseBody(false);
-        this.#status = 500;
+        this.#status = status;
         this.#proxyReplied = true;
-        this.#res.cork(() => writeTextReply(this.#res, 500, this.#head.closeConnection));
+        // A client whose body is left unread must not send another request on this connection.
+        this.#res.cork(() => writeTextReply(this.#res, status, this.#head.closeConnection, status === 408));
       }
     }
     this.#finish();
-    if (abort !== null) abort(new Error('internal error while forwarding'));
+    if (abort !== null) abort(new Error(status === 408 ? 'request body stalled' : 'internal error while forwarding'));
   }
 
   // ---------------------------------------------------------------- routing

@@ -9,6 +9,12 @@ export interface TrafficLimits {
    */
   readonly sendTimeoutMs: number;
   /**
+   * A client that sends no byte of its request body for this long gets 408
+   * and the request to its node is abandoned (nginx client_body_timeout, httpd
+   * Timeout): see request/upload-watch.ts.
+   */
+  readonly receiveTimeoutMs: number;
+  /**
    * How long a node may take to answer (and between two reads of its body)
    * when its CONFIG sent no Timeout. httpd's `Timeout` default, which
    * ProxyTimeout and so mod_proxy_cluster fall back to: a hung node costs a
@@ -19,5 +25,6 @@ export interface TrafficLimits {
 
 export const TRAFFIC_LIMIT_DEFAULTS: TrafficLimits = Object.freeze({
   sendTimeoutMs: 60_000,
+  receiveTimeoutMs: 60_000,
   nodeTimeoutMs: 60_000,
 });

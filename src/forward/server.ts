@@ -18,6 +18,7 @@ import { upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsSettings } from 
 import { EdgeTlsApps } from './tls-apps';
 import { textReplyBodyBytes, writeTextReply } from './response/replies';
 import { StreamedRequestBody } from './request/body';
+import { UploadWatch } from './request/upload-watch';
 import { EncodedSlashes, type PathRules } from './request/path';
 import { RoutingView } from './routing-view';
 import type { SessionBatcher } from './sessions';
@@ -284,10 +285,15 @@ export class ForwardingServer implements ExchangeContext {
       if (!head.chunked && head.contentLength <= BUFFERED_BODY_MAX) {
         exchange = this.#newExchange(res, head, null);
         const ex = exchange;
-        res.onAborted(() => ex.clientAborted());
+        const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => ex.receiveTimedOut());
+        res.onAborted(() => {
+          watch.stop();
+          ex.clientAborted();
+        });
         const body = Buffer.allocUnsafe(head.contentLength);
         let received = 0;
         res.onData((chunk, isLast) => {
+          watch.data(isLast);
           const n = Math.min(chunk.byteLength, body.length - received);
           body.set(new Uint8Array(chunk, 0, n), received);
           received += n;
@@ -298,8 +304,15 @@ export class ForwardingServer implements ExchangeContext {
       const streamed = new StreamedRequestBody(res);
       exchange = this.#newExchange(res, head, streamed);
       const ex = exchange;
-      res.onAborted(() => ex.clientAborted());
-      res.onData((chunk, isLast) => streamed.push(chunk, isLast));
+      const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => ex.receiveTimedOut(), () => streamed.clientHeld);
+      res.onAborted(() => {
+        watch.stop();
+        ex.clientAborted();
+      });
+      res.onData((chunk, isLast) => {
+        watch.data(isLast);
+        streamed.push(chunk, isLast);
+      });
       exchange.start();
     } catch (err) {
       // A bug must cost one request, not the thread and its connections.

@@ -54,6 +54,11 @@ export class StreamedRequestBody {
     }
   }
 
+  /** The proxy paused the client because the node is not taking the body: the client is not the one stalling. */
+  get clientHeld(): boolean {
+    return this.#clientPaused;
+  }
+
   /** Nothing was taken by a reader yet, so another attempt can send the whole body. */
   get replayable(): boolean {
     return !this.#touched;
