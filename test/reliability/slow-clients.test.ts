@@ -1,8 +1,8 @@
 // Issue 13, "a client that stops reading for more than ≈10 s": uWS 20.30
 // closes a connection whose writes stay blocked for its 10 s idle timeout; the
-// proxy keeps a stalled client of a Content-Length body for --send-timeout
-// (re-arming uWS's timer from the bytes it holds back) and drops it after
-// that. A steady slow reader is never cut.
+// proxy keeps a stalled client for --send-timeout (re-arming uWS's timer: from
+// the bytes it holds back for a Content-Length body, by pause()+resume() for a
+// chunked one) and drops it after that. A steady slow reader is never cut.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
@@ -16,9 +16,27 @@ function backend(): Promise<TestNode> {
   const body = Buffer.alloc(BIG, 0x61);
   return startNode((req, res) => {
     req.resume();
-    const size = Number(/\/app\/(\d+)/.exec(req.url ?? '')?.[1] ?? BIG);
-    res.writeHead(200, { 'content-length': String(size) });
-    res.end(body.subarray(0, size));
+    const size = Number(/\/app\/(?:chunked\/)?(\d+)/.exec(req.url ?? '')?.[1] ?? BIG);
+    if (!(req.url ?? '').startsWith('/app/chunked/')) {
+      res.writeHead(200, { 'content-length': String(size) });
+      res.end(body.subarray(0, size));
+      return;
+    }
+    // No length: the proxy relays it chunked. Written in 64 KiB pieces with backpressure.
+    res.writeHead(200);
+    let at = 0;
+    const more = (): void => {
+      while (at < size) {
+        const piece = body.subarray(at, Math.min(size, at + 65536));
+        at += piece.length;
+        if (!res.write(piece)) {
+          res.once('drain', more);
+          return;
+        }
+      }
+      res.end();
+    };
+    more();
   });
 }
 
@@ -124,6 +142,77 @@ test('--send-timeout: a client that reads nothing is dropped after it, not kept 
     assert.ok(after >= 25_000 && after < 90_000, `dropped after ${after} ms`);
     for (const socket of opened) socket.destroy();
     await stalled;
+  } finally {
+    await proxy.stop('SIGTERM');
+    await node.close();
+  }
+});
+
+/** The chunked body as the client sees it: every chunk's data, framing removed; -1 if the framing is broken or incomplete. */
+function dechunkedLength(raw: Buffer): number {
+  const headEnd = raw.indexOf('\r\n\r\n');
+  if (headEnd < 0) return -1;
+  let at = headEnd + 4;
+  let total = 0;
+  for (;;) {
+    const lineEnd = raw.indexOf('\r\n', at);
+    if (lineEnd < 0) return -1;
+    const size = parseInt(raw.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!Number.isFinite(size)) return -1;
+    if (size === 0) return total;
+    total += size;
+    at = lineEnd + 2 + size + 2;
+    if (at > raw.length) return -1;
+  }
+}
+
+test('chunked responses: a 20 s pause in a 30 MB download is survived, a steady 16 KB/s reader gets every byte, --send-timeout drops a reader of nothing', { timeout: 180_000 }, async (t) => {
+  const node = await backend();
+  const proxy = await startProxy(['--threads', '1', '--log-level', 'warn', '--send-timeout', '30']);
+  try {
+    await register(proxy, node.port);
+    const started = Date.now();
+    const keep = (port: number, path: string, pauseMs: number): Promise<{ raw: Buffer; closedAt: number }> =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        let received = 0;
+        let paused = false;
+        socket.on('data', (d: Buffer) => {
+          chunks.push(d);
+          received += d.length;
+          if (!paused && received >= 1024 * 1024) {
+            paused = true;
+            socket.pause();
+            setTimeout(() => socket.resume(), pauseMs).unref();
+          }
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve({ raw: Buffer.concat(chunks), closedAt: Date.now() }));
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      });
+    const opened: net.Socket[] = [];
+    const [paused, steady] = await Promise.all([
+      keep(proxy.listenPort, `/app/chunked/${BIG}`, 20_000),
+      steadyDownload(proxy.listenPort, '/app/chunked/327680', 16 * 1024, Infinity),
+      (async () => {
+        // Reads 1 MB, then nothing: dropped after --send-timeout (30 s) without progress.
+        const stalled = pausingDownload(proxy.listenPort, `/app/chunked/${BIG}`, 1024 * 1024, 600_000, Infinity, opened);
+        await new Promise((r) => setTimeout(r, 2000));
+        const from = Date.now();
+        // The two other downloads end before; the stalled one is the last connection left.
+        while (establishedOnPort(proxy.listenPort) > 0 && Date.now() - from < 100_000) await new Promise((r) => setTimeout(r, 250));
+        const after = Date.now() - started;
+        t.diagnostic(`stalled chunked reader dropped after ${after} ms`);
+        assert.ok(after >= 25_000 && after < 90_000, `dropped after ${after} ms`);
+        for (const socket of opened) socket.destroy();
+        await stalled;
+      })(),
+    ]);
+    t.diagnostic(`paused chunked reader: ${paused.raw.length} bytes in ${paused.closedAt - started} ms; steady chunked reader: ${steady.received} bytes in ${steady.closedAt - started} ms`);
+    assert.equal(dechunkedLength(paused.raw), BIG, 'the paused reader got the whole chunked body');
+    assert.ok(paused.closedAt - started >= 20_000, 'the pause happened');
+    assert.ok(steady.received > 327_680, `the steady reader got ${steady.received} bytes of a 327680-byte body (plus framing)`);
   } finally {
     await proxy.stop('SIGTERM');
     await node.close();

@@ -5,13 +5,14 @@
 // A client that stops reading (issue 13): uWebSockets.js 20.30 arms a 10 s
 // socket timeout (HTTP_IDLE_TIMEOUT_S, checked on a 4 s tick, so 8–12 s)
 // whenever a write finds the socket full, and closes the connection when it
-// fires; only another failed write re-arms it (a writable event disarms it).
-// So while a Content-Length body is stalled, the writer offers its held-back
-// bytes to uWS again every few seconds: the write fails without taking
-// anything (tryEnd writes optionally) and re-arms uWS's timer. The client is
-// dropped only after --send-timeout without progress of the write offset
-// (nginx's send_timeout). A chunked body has no held-back bytes (uWS buffers
-// a whole chunk), so uWS's own ≈10 s applies there.
+// fires; a writable event disarms it. So while a body is stalled, the writer
+// re-arms uWS's timer every few seconds and drops the client itself only after
+// --send-timeout without progress (nginx's send_timeout). With Content-Length
+// it offers its held-back bytes to uWS again: the write fails without taking
+// anything (tryEnd writes optionally) and re-arms the timer. A chunked body
+// has no held-back bytes (uWS buffers a whole chunk), so there res.pause() +
+// res.resume() re-arm it: pause() sets "never", resume() 10 s, and the pair
+// restores the poll events it found (uWS AsyncSocket.h throttle_helper).
 import { Buffer } from 'node:buffer';
 import type { HttpResponse } from 'uWebSockets.js';
 import { TRAFFIC_LIMIT_DEFAULTS } from '../limits';
@@ -46,6 +47,11 @@ export class ResponseBodyWriter {
   #stallTimer: NodeJS.Timeout | null = null;
   #stallOffset = 0;
   #progressAt = 0;
+  /** A chunked write found the socket full and no writable event came since. */
+  #chunkBlocked = false;
+  /** uWS writable events so far: the only sign of progress a chunked body gives. */
+  #writables = 0;
+  #stallWritables = 0;
   #disposed = false;
 
   constructor(res: HttpResponse, total: number, producer: BodyProducer, sendTimeoutMs: number = TRAFFIC_LIMIT_DEFAULTS.sendTimeoutMs) {
@@ -78,7 +84,9 @@ export class ResponseBodyWriter {
     if (this.#total < 0) {
       // uWS keeps whatever the socket did not take, so only the signal matters.
       if (res.write(chunk)) return true;
+      this.#chunkBlocked = true;
       this.#watchWritable();
+      this.#startStallTimer();
       return false;
     }
     const offset = res.getWriteOffset();
@@ -117,12 +125,16 @@ export class ResponseBodyWriter {
   #watchWritable(): void {
     if (this.#watching) return;
     this.#watching = true;
-    this.#res.onWritable((offset) => this.#onWritable(offset));
+    this.#res.onWritable((offset) => {
+      this.#writables++;
+      return this.#onWritable(offset);
+    });
   }
 
   #startStallTimer(): void {
     if (this.#stallTimer !== null || this.#disposed) return;
     this.#stallOffset = this.#res.getWriteOffset();
+    this.#stallWritables = this.#writables;
     this.#progressAt = Date.now();
     this.#stallTimer = setInterval(() => this.#onStallTick(), STALL_POKE_MS);
   }
@@ -134,7 +146,7 @@ export class ResponseBodyWriter {
   }
 
   #onStallTick(): void {
-    if (this.#disposed || this.#done || this.#pending === null) {
+    if (this.#disposed || this.#done || (this.#total < 0 ? !this.#chunkBlocked : this.#pending === null)) {
       this.#stopStallTimer();
       return;
     }
@@ -150,14 +162,20 @@ export class ResponseBodyWriter {
     const res = this.#res;
     const offset = res.getWriteOffset();
     const now = Date.now();
-    if (offset !== this.#stallOffset) {
+    if (offset !== this.#stallOffset || this.#writables !== this.#stallWritables) {
       this.#stallOffset = offset;
+      this.#stallWritables = this.#writables;
       this.#progressAt = now;
     } else if (now - this.#progressAt >= this.#sendTimeoutMs) {
       // --send-timeout without a byte taken: the client is gone in all but name.
       this.#stopStallTimer();
       // Not corked: uWS does not carry out a close made inside cork() outside its own callbacks.
       res.close();
+      return;
+    }
+    if (this.#total < 0) {
+      res.pause();
+      res.resume();
       return;
     }
     // Offer the held-back bytes again, uncorked so that uWS writes them optionally: taken only if the
@@ -168,6 +186,10 @@ export class ResponseBodyWriter {
   #onWritable(offset: number): boolean {
     const pending = this.#pending;
     if (pending === null) {
+      if (this.#chunkBlocked) {
+        this.#chunkBlocked = false;
+        this.#stopStallTimer();
+      }
       this.#producer.drained();
       return true;
     }
