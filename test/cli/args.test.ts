@@ -83,6 +83,8 @@ test('bad values get one line naming the flag and the accepted values', () => {
     [['stray'], /^unexpected argument "stray": flags start with --; see --help$/],
     [['--drain-timeout=-1'], /^--drain-timeout: bad value/],
     [['--drain-timeout', 'soon'], /^--drain-timeout: bad value/],
+    [['--receive-timeout', '0'], /^--receive-timeout: bad value "0"/],
+    [['--receive-timeout', 'slow'], /^--receive-timeout: bad value "slow"/],
     [['--docroot', '/nonexistent/dir'], /^--docroot: "\/nonexistent\/dir" is not a directory$/],
   ];
   for (const [argv, re] of cases) {

@@ -13,7 +13,7 @@ import { mcmpRequest, parseResponses, sendRaw } from '../helpers/raw-http';
 function backend(): Promise<TestNode> {
   return startNode((req, res) => {
     req.resume();
-    const delay = req.url === '/app/slow' ? 1500 : Math.floor(Math.random() * 4);
+    const delay = req.url === '/app/slow' ? 1500 : req.url === '/app/slow20' ? 20_000 : Math.floor(Math.random() * 4);
     setTimeout(() => res.end('ok'), delay);
   }, 60_000);
 }
@@ -156,6 +156,42 @@ test('a request on an idle keep-alive connection during the drain is served, wit
     assert.equal(slowReply?.headers['connection'], 'close');
     assert.equal(await exited, 0);
     idle.destroy();
+  } finally {
+    await proxy.stop('SIGKILL');
+    await node.close();
+  }
+});
+
+// uWS.js 20.30 gives no handle on an idle HTTP connection (no open/close hook for HTTP, response objects
+// are dead once answered, no client port), so the drain cannot close idle keep-alive connections at the
+// signal. What bounds them: uWS's own keep-alive timeout (10 s after the last response, on a 4 s tick), or
+// the end of the drain, whichever comes first. This measures that bound with a drain held open by a 20 s request.
+test('during a long drain an idle keep-alive connection is closed by uWS’s idle timeout (≈10 s after its last response), before the drain ends', { timeout: 90_000 }, async (t) => {
+  const node = await backend();
+  const proxy = await startProxy(['--threads', '1', '--log-level', 'warn', '--drain-timeout', '40']);
+  try {
+    await register(proxy, node.port);
+    const idle = net.connect(proxy.listenPort, '127.0.0.1');
+    let data: Buffer = Buffer.alloc(0);
+    let idleClosedAt = 0;
+    idle.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
+    idle.on('close', () => (idleClosedAt = Date.now()));
+    idle.on('error', () => undefined);
+    await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+    idle.write('GET /app/first HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    while (parseResponses(data, false).responses.length < 1) await new Promise((r) => setTimeout(r, 5));
+    const answeredAt = Date.now();
+    const slow = sendRaw(proxy.listenPort, 'GET /app/slow20 HTTP/1.1\r\nHost: localhost\r\n\r\n', { expect: 1, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = proxy.stop('SIGTERM');
+    const slowReply = (await slow).responses[0];
+    const slowAt = Date.now();
+    t.diagnostic(`idle connection closed ${idleClosedAt - answeredAt} ms after its last response; the 20 s request answered after ${slowAt - answeredAt} ms`);
+    assert.equal(slowReply?.status, 200);
+    assert.equal(slowReply?.headers['connection'], 'close');
+    assert.ok(idleClosedAt > 0 && idleClosedAt < slowAt, 'the idle connection closed before the drain ended');
+    assert.ok(idleClosedAt - answeredAt >= 6000 && idleClosedAt - answeredAt < 17_000, `closed ${idleClosedAt - answeredAt} ms after its last response`);
+    assert.equal(await exited, 0);
   } finally {
     await proxy.stop('SIGKILL');
     await node.close();
