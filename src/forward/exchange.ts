@@ -198,7 +198,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
 
   /** The client sent nothing of its body for --receive-timeout (request/upload-watch.ts): 408, or close. */
   receiveTimedOut(): void {
-    this.#ctx.logger.debug({ url: this.#head.url }, 'request body stalled past --receive-timeout');
     this.#abandon(408);
   }
 

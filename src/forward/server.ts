@@ -19,6 +19,7 @@ import { EdgeTlsApps } from './tls-apps';
 import { textReplyBodyBytes, writeTextReply } from './response/replies';
 import { StreamedRequestBody } from './request/body';
 import { UploadWatch } from './request/upload-watch';
+import { RefusalLog } from '../log-throttle';
 import { EncodedSlashes, type PathRules } from './request/path';
 import { RoutingView } from './routing-view';
 import type { SessionBatcher } from './sessions';
@@ -89,6 +90,8 @@ export class ForwardingServer implements ExchangeContext {
   #started = 0;
   #draining = false;
   #closed = false;
+  /** 408s for stalled uploads: one line per client address per minute. */
+  readonly #refusals: RefusalLog;
 
   constructor(deps: ForwardingServerDeps, options: ForwardingServerOptions) {
     this.counters = deps.counters;
@@ -98,6 +101,7 @@ export class ForwardingServer implements ExchangeContext {
     this.routingOptions = options.routing;
     this.pathRules = { encodedSlashes: options.encodedSlashes ?? EncodedSlashes.Off, canonical: !options.useNocanon };
     this.#options = options;
+    this.#refusals = new RefusalLog(deps.logger);
     this.upstreams = new NodeUpstreams(
       deps.logger,
       undefined,
@@ -263,6 +267,12 @@ export class ForwardingServer implements ExchangeContext {
     return exchange;
   }
 
+  #receiveTimedOut(exchange: ProxyExchange, head: ClientRequestHead): void {
+    const seconds = this.#options.limits.receiveTimeoutMs / 1000;
+    this.#refusals.refused(head.clientAddress, 408, { client: head.clientAddress, receiveTimeout: seconds }, 'request body stalled past --receive-timeout: 408');
+    exchange.receiveTimedOut();
+  }
+
   #onRequest(res: HttpResponse, req: HttpRequest, listener: ClientListener): void {
     let exchange: ProxyExchange | undefined;
     try {
@@ -285,7 +295,7 @@ export class ForwardingServer implements ExchangeContext {
       if (!head.chunked && head.contentLength <= BUFFERED_BODY_MAX) {
         exchange = this.#newExchange(res, head, null);
         const ex = exchange;
-        const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => ex.receiveTimedOut());
+        const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => this.#receiveTimedOut(ex, head));
         res.onAborted(() => {
           watch.stop();
           ex.clientAborted();
@@ -304,7 +314,7 @@ export class ForwardingServer implements ExchangeContext {
       const streamed = new StreamedRequestBody(res);
       exchange = this.#newExchange(res, head, streamed);
       const ex = exchange;
-      const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => ex.receiveTimedOut(), () => streamed.clientHeld);
+      const watch = new UploadWatch(res, this.#options.limits.receiveTimeoutMs, () => this.#receiveTimedOut(ex, head), () => streamed.clientHeld);
       res.onAborted(() => {
         watch.stop();
         ex.clientAborted();

@@ -236,6 +236,36 @@ test('the MCMP listener closes connections above --manager-max-connections and l
   }
 });
 
+test('--manager-idle-timeout: an idle MCMP connection is closed after it; one in use is not', { timeout: 60_000 }, async () => {
+  const proxy = await startProxy(['--threads', '1', '--log-level', 'warn', '--manager-idle-timeout', '2']);
+  try {
+    const idle = net.connect(proxy.managerPort, '127.0.0.1');
+    idle.on('error', () => undefined);
+    const opened = Date.now();
+    await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+    const closedAfter = await new Promise<number>((resolve) => {
+      idle.once('close', () => resolve(Date.now() - opened));
+      setTimeout(() => resolve(-1), 20_000);
+    });
+    assert.ok(closedAfter >= 1500 && closedAfter < 15_000, `idle MCMP connection closed after ${closedAfter} ms`);
+    // A connection that keeps sending (a worker's STATUS every second) stays open past the idle timeout.
+    const busy = net.connect(proxy.managerPort, '127.0.0.1');
+    let closed = false;
+    busy.on('close', () => (closed = true));
+    busy.on('error', () => undefined);
+    busy.on('data', () => undefined);
+    await new Promise<void>((resolve) => busy.once('connect', () => resolve()));
+    for (let i = 0; i < 5; i++) {
+      busy.write(mcmpRequest('PING'));
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.equal(closed, false, 'a connection in use is kept');
+    busy.destroy();
+  } finally {
+    await proxy.stop('SIGTERM');
+  }
+});
+
 test('limits and counts: /proc parsing, the auto cap', async () => {
   const limits = readFdLimits('Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n');
   assert.deepEqual(limits, { soft: 1024, hard: 4096 });

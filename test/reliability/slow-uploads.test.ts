@@ -151,6 +151,8 @@ test('--receive-timeout: an upload that stops gets 408 after it (not uWS’s sil
     const deadline = Date.now() + 10_000;
     while (node.ended.get('/app/stop-streamed') !== 'aborted' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(node.ended.get('/app/stop-streamed'), 'aborted', 'the node saw its request abandoned');
+    // Two refusals from one address within a minute: one log line.
+    assert.equal(proxy.logs.filter((l) => l['msg'] === 'request body stalled past --receive-timeout: 408').length, 1);
   } finally {
     await proxy.stop('SIGTERM');
     await node.close();
