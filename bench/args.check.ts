@@ -31,6 +31,9 @@ assert.deepEqual(parseBenchArgs(['--edge-upstream', 'undici,h1'], 2).edgeUpstrea
 assert.deepEqual(parseBenchArgs([], 2).nodeTypes, ['http']);
 assert.deepEqual(parseBenchArgs(['--node-types', 'http,ajp'], 2).nodeTypes, ['http', 'ajp']);
 
+assert.deepEqual(full.accessLogFormats, []);
+assert.deepEqual(parseBenchArgs(['--access-log', 'json,combined'], 2).accessLogFormats, ['json', 'combined']);
+
 assert.equal(full.tls, false);
 assert.equal(parseBenchArgs(['--tls'], 2).tls, true);
 
@@ -41,7 +44,7 @@ assert.equal(compared.baseline, '/tmp/base');
 assert.equal(compared.profile, true);
 assert.equal(compared.profileTarget, 'nginx');
 
-for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--what'], ['positional']]) {
+for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--access-log', 'xml'], ['--what'], ['positional']]) {
   assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
 }
 assert.equal(parseBenchArgs(['--warmup', '0'], 2).warmupSec, 0);

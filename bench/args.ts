@@ -3,6 +3,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BodySize } from './e2e/backend';
 import type { EdgeUpstream } from './e2e/targets/mcmp-edge';
+import { ACCESS_LOG_FORMATS, type AccessLogFormat } from '../src/access-log/settings';
 import type { ConnectionMode } from './e2e/scenarios';
 
 export const PEERS = ['nginx', 'haproxy', 'httpd'] as const;
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readonly edgeSets: readonly string[];
   /** Upstream clients to run mcmp-edge with, one target each (['default']: the proxy's own choice). */
   readonly edgeUpstreams: readonly EdgeUpstream[];
+  /** --access-log: each mcmp-edge target again with the access log on in these formats, same rounds (on vs off). */
+  readonly accessLogFormats: readonly AccessLogFormat[];
   /** Node types to measure: http (the uWS backend, always) and ajp (the same Tomcat over HTTP and over AJP). */
   readonly nodeTypes: readonly NodeType[];
   /** Add the HTTPS comparison (mcmp-edge --listen-tls against nginx ssl): handshakes/s and keep-alive over TLS. */
@@ -69,6 +72,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --load auto|wrk|autocannon    load generator (default: wrk if installed)
   --edge-set Name=Value     extra --set for mcmp-edge (repeatable; the bench already sets EnableOptions=Off)
   --edge-upstream undici,h1 mcmp-edge once per upstream client (MCMP_EDGE_UPSTREAM), side by side (default: the proxy's default)
+  --access-log combined,json    each mcmp-edge target also with --access-log (a file in the bench's temporary
+                            directory) in these formats, "+log FORMAT" in its label, in the same interleaved
+                            rounds: the access log's cost, on vs off (default: off)
   --node-types http,ajp     ajp adds the same Tomcat over HTTP and over AJP, side by side (needs tomcat10; httpd
                             with mod_proxy_http/mod_proxy_ajp as the peer when installed) (default: http)
   --tls                     add the HTTPS comparison: mcmp-edge --listen-tls vs nginx ssl, same certificate, protocols
@@ -139,6 +145,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         load: { type: 'string' },
         'edge-set': { type: 'string', multiple: true },
         'edge-upstream': { type: 'string' },
+        'access-log': { type: 'string' },
         'node-types': { type: 'string' },
         tls: { type: 'boolean' },
         'micro-filter': { type: 'string', multiple: true },
@@ -193,6 +200,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     load,
     edgeSets: v['edge-set'] ?? [],
     edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
+    accessLogFormats: v['access-log'] === undefined ? [] : mapNames('access-log', list(v['access-log']), Object.fromEntries(ACCESS_LOG_FORMATS.map((f) => [f, f])) as Record<string, AccessLogFormat>, ACCESS_LOG_FORMATS),
     tls: v.tls === true,
     nodeTypes: mapNames('node-types', list(v['node-types']), Object.fromEntries(NODE_TYPES.map((t) => [t, t])) as Record<string, NodeType>, ['http']),
     microFilter: v['micro-filter'] ?? [],

@@ -190,6 +190,16 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     const specs: TargetSpec[] = [
       ...(doE2e ? [directTarget()] : []),
       ...(o.baseline !== undefined && doE2e ? threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { checkout: o.baseline, nodeFlags }))) : []),
+      // --access-log: the same proxies writing an access log, before the plain ones (the default --profile target stays a plain one).
+      ...(doE2e
+        ? threads.flatMap((n) =>
+            o.edgeUpstreams.flatMap((u) =>
+              o.accessLogFormats.map((f) =>
+                mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags, labelSuffix: `+log ${f}`, args: ['--access-log', path.join(tmpDir, `access-${n}t-${u}-${f}.log`), '--access-log-format', f] }),
+              ),
+            ),
+          )
+        : []),
       ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags }))),
       ...(doE2e ? o.peers.map(peerSpec) : []),
     ];

@@ -38,6 +38,8 @@ export interface EdgeBuild {
   readonly nodeFlags?: readonly string[];
   /** More mcmp-edge flags (--tls: `--listen-tls` and its certificate). */
   readonly args?: readonly string[];
+  /** Said after the label when `args` make it another variant (--access-log: `+log json`). */
+  readonly labelSuffix?: string;
 }
 
 /** The label suffix of the baseline build: no trailing `Nt`, so it is never the reference mcmp-edge of a ratio. */
@@ -48,7 +50,8 @@ export function edgeCli(checkout: string | undefined): string {
 }
 
 export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstream: EdgeUpstream = 'default', node?: EdgeNode, build: EdgeBuild = {}): TargetSpec {
-  const base = node === undefined ? mcmpEdgeLabel(threads, upstream) : `${mcmpEdgeLabel(threads, upstream)} ${node.type}`;
+  const plain = node === undefined ? mcmpEdgeLabel(threads, upstream) : `${mcmpEdgeLabel(threads, upstream)} ${node.type}`;
+  const base = build.labelSuffix === undefined ? plain : `${plain} ${build.labelSuffix}`;
   const label = build.checkout === undefined ? base : `${base} ${BASELINE_SUFFIX}`;
   const cli = edgeCli(build.checkout);
   return {
