@@ -11,7 +11,7 @@ export function jsonLine(record: AccessRecord, now: number): string {
   const req = record.request;
   const node = record.nodeRoute;
   const sticky = record.stickyRoute;
-  const upstream = record.firstByteAt > 0 ? String(ms(record.firstByteAt - record.startedAt)) : 'null';
+  const upstream = record.ttfbUs >= 0 ? String(record.ttfbUs / 1000) : 'null';
   const failover = record.tries > 1 || (sticky !== '' && node !== '' && node !== sticky);
   return (
     `{"time":"${new Date(epochMs(record.startedAt)).toISOString()}","client":${str(req.clientAddress)}` +

@@ -26,8 +26,8 @@ export interface AccessRecord {
   readonly nodeRoute: string;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
-  /** performance.now() when the node's response head arrived; 0: no node answered. */
-  readonly firstByteAt: number;
+  /** Microseconds from the arrival to the node's response head (for a tunnel: its 101); -1: no node answered. */
+  readonly ttfbUs: number;
   /** Nodes tried (more than 1: failed over). */
   readonly tries: number;
   /** The route the request's session id pointed to ('' for none). */
@@ -51,7 +51,7 @@ export class RefusalRecord implements AccessRecord {
   readonly bodyBytes: number;
   readonly nodeRoute = '';
   readonly startedAt = performance.now();
-  readonly firstByteAt = 0;
+  readonly ttfbUs = -1;
   readonly tries = 0;
   readonly stickyRoute = '';
 

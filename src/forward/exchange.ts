@@ -148,8 +148,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
   #proxyReplied = false;
   /** performance.now() at the start, for the latency histograms. */
   readonly #startedAt = performance.now();
-  /** performance.now() when the node's response head arrived (0: none). */
-  #firstByteAt = 0;
+  /** Microseconds from the start to the node's response head (-1: none); an integer, never a boxed double. */
+  #ttfbUs = -1;
 
   constructor(ctx: ExchangeContext, res: HttpResponse, head: ClientRequestHead, body: Buffer | StreamedRequestBody | null) {
     this.#ctx = ctx;
@@ -348,7 +348,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx interim responses (103 Early Hints, ...) are not relayed.
     if (statusCode < 200 || this.#clientGone) return true;
-    this.#firstByteAt = this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
+    this.#ttfbUs = this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
     this.#responseStarted = true;
     this.#resumeUpstream = resume;
     this.#readResponseHead(statusCode, headers, statusText);
@@ -654,8 +654,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
     return this.#startedAt;
   }
 
-  get firstByteAt(): number {
-    return this.#firstByteAt;
+  get ttfbUs(): number {
+    return this.#ttfbUs;
   }
 
   get tries(): number {

@@ -42,9 +42,13 @@ export class TrafficCounters {
     if (node >= 0) this.#observe(row + NodeTraffic.Total * 2, startedAt);
   }
 
-  /** The response head of node `node` arrived; returns the performance.now() it was counted at (0: not counted). */
+  /**
+   * The response head of node `node` arrived; returns the microseconds since
+   * `startedAt` it counted (an integer, so a caller keeps it without boxing a
+   * double), -1 when there is no node.
+   */
   firstByte(node: number, startedAt: number): number {
-    return node >= 0 ? this.#observe(this.#nodeRow(node) + NodeTraffic.Ttfb * 2, startedAt) : 0;
+    return node >= 0 ? this.#observe(this.#nodeRow(node) + NodeTraffic.Ttfb * 2, startedAt) : -1;
   }
 
   upstreamFailed(node: number, kind: UpstreamFailure): void {
@@ -142,14 +146,13 @@ export class TrafficCounters {
     }
   }
 
-  /** Returns the performance.now() it measured at. */
+  /** Returns the microseconds it counted. */
   #observe(histogram: number, startedAt: number): number {
-    const now = performance.now();
-    const us = Math.max(0, Math.round((now - startedAt) * 1000));
+    const us = Math.max(0, Math.round((performance.now() - startedAt) * 1000));
     let b = 0;
     while (b < LATENCY_BUCKETS_US.length && us > (LATENCY_BUCKETS_US[b] as number)) b++;
     this.#add(histogram + b * 2, 1);
     this.#add(histogram + HISTOGRAM_SUM * 2, us < TWO_32 ? us : TWO_32 - 1);
-    return now;
+    return us;
   }
 }

@@ -193,6 +193,25 @@ describe('--access-log FILE (combined)', () => {
     assert.equal(tunnel.bytes, String('ping through the tunnel'.length), 'the bytes the node sent the client');
   });
 
+  test('two threads under concurrent load: every line whole, none lost', async () => {
+    const port = proxy.listenPort;
+    const before = (await linesOf(file, 0)).length;
+    const agent = `load-${'a'.repeat(3000)}`;
+    const total = 240;
+    for (let batch = 0; batch < total / 24; batch++) {
+      const statuses = await Promise.all(Array.from({ length: 24 }, (_, i) => request(port, get(`/app/load-${batch * 24 + i}`, `User-Agent: ${agent}\r\n`))));
+      assert.ok(statuses.every((st) => st === 200), statuses.join(','));
+    }
+    const lines = (await linesOf(file, before + total)).slice(before);
+    assert.equal(lines.length, total);
+    const seen = new Set(lines.map((l) => {
+      const p = parseCombined(l);
+      assert.equal(p.userAgent, agent, 'a line cut or mixed with another');
+      return p.request;
+    }));
+    assert.equal(seen.size, total, 'each request exactly once');
+  });
+
   test('SIGUSR1 after a rename: new lines go to a new file, none is lost (logrotate)', async () => {
     const port = proxy.listenPort;
     const before = (await linesOf(file, 0)).length;

@@ -159,7 +159,7 @@ export class Tunnel implements AccessRecord {
   #outgoingResult = 0;
   // ---- for the access log ----
   readonly #startedAt = performance.now();
-  #openedAt = 0;
+  #openedUs = -1;
   /** 101 once upgraded, the error status when refused, 0 when the client left first. */
   #status = 0;
   #bytesToClient = 0;
@@ -266,7 +266,7 @@ export class Tunnel implements AccessRecord {
     this.#res = null;
     this.#state = State.Open;
     this.#status = 101;
-    this.#openedAt = performance.now();
+    this.#openedUs = Math.round((performance.now() - this.#startedAt) * 1000);
     const request = this.#request;
     const upgradeHeaders = nodeSocket.probe.upgradeHeaders;
     const data: TunnelSocketData = { tunnel: this };
@@ -486,8 +486,8 @@ export class Tunnel implements AccessRecord {
     return this.#startedAt;
   }
 
-  get firstByteAt(): number {
-    return this.#openedAt;
+  get ttfbUs(): number {
+    return this.#openedUs;
   }
 
   get tries(): number {
