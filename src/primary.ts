@@ -21,7 +21,7 @@ import { ManagerServer, type HttpResponse } from './mcmp/http/server';
 import type { AdvertiseInfo } from './manager/advertise-line';
 import { StatusPage } from './manager/status-page';
 import { McmpMessageCounts } from './metrics/mcmp-messages';
-import { ProxyMetrics } from './metrics/registry';
+import { MetricsOnDemand } from './metrics/on-demand';
 import { ClusterCounters } from './slots/counters';
 import { SlotTables, tableSizes } from './slots/tables';
 import { packetSizeFrom } from './forward/upstream/ajp/protocol';
@@ -61,7 +61,7 @@ export class McmpEdge {
   readonly #persistence: TablePersistence | undefined;
   /** Who may send MCMP, and who may see the status page and /metrics (the same list unless an httpd config split them). */
   readonly #mcmpCounts = new McmpMessageCounts();
-  readonly #metrics: ProxyMetrics;
+  readonly #metrics: MetricsOnDemand;
   #mcmpAllow: AllowList;
   #pageAllow: AllowList;
   readonly #advertiseSettings: AdvertiseSettings | undefined;
@@ -149,7 +149,7 @@ export class McmpEdge {
       },
       logger,
     );
-    this.#metrics = new ProxyMetrics({ state: this.state, counters: this.counters, mcmp: this.#mcmpCounts, threadRestarts: () => this.#pool.restarts() });
+    this.#metrics = new MetricsOnDemand({ state: this.state, counters: this.counters, mcmp: this.#mcmpCounts, threadRestarts: () => this.#pool.restarts() });
     this.#tlsReloader = new TlsReloader(
       options.tls,
       { edge: (passphrase) => this.#pool.reloadTls(passphrase), manager: (o) => this.#server.setSecureContext(o) },
@@ -314,7 +314,8 @@ export class McmpEdge {
     }
     if (pathOnly === METRICS_PATH && (req.methodUpper === 'GET' || req.methodUpper === 'HEAD')) {
       if (!this.#pageAllow.allows(peer)) return forbidden('this address may not see the metrics');
-      return { status: 200, headers: [['Content-Type', this.#metrics.contentType]], body: await this.#metrics.render() };
+      const metrics = this.#metrics.get();
+      return { status: 200, headers: [['Content-Type', metrics.contentType]], body: await metrics.render() };
     }
     return { status: 404, headers: [['Content-Type', 'text/plain']], body: 'Not Found\n' };
   }

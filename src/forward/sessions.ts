@@ -2,8 +2,15 @@
 // session-id table, MCMP.md §3.7/§5.11) in msgpackr batches, so that a busy
 // thread posts one message per batch rather than one per response.
 import type { MessagePort } from 'node:worker_threads';
-import { pack, unpack } from 'msgpackr';
 import type { SessionReport, ThreadEvent } from './messages';
+
+type Msgpackr = typeof import('msgpackr');
+let loaded: Msgpackr | undefined;
+/** msgpackr (and its native extension) is loaded by the first batch: with Maxsessionid 0, the default, a thread never sends one. */
+function msgpackr(): Msgpackr {
+  loaded ??= require('msgpackr') as Msgpackr;
+  return loaded;
+}
 
 /** A batch is posted when it holds this many reports... */
 const BATCH_MAX = 256;
@@ -35,14 +42,14 @@ export class SessionBatcher {
     this.#batch = [];
     // msgpackr packs into a shared scratch buffer: copy the bytes out so that
     // exactly they (and nothing else) are transferred.
-    const bytes = new Uint8Array(pack(batch));
+    const bytes = new Uint8Array(msgpackr().pack(batch));
     const event: ThreadEvent = { type: 'sessions', batch: bytes };
     this.#port.postMessage(event, [bytes.buffer]);
   }
 }
 
 export function decodeSessionBatch(batch: Uint8Array): SessionReport[] {
-  const value: unknown = unpack(batch);
+  const value: unknown = msgpackr().unpack(batch);
   return Array.isArray(value) ? (value as SessionReport[]) : [];
 }
 

@@ -5,7 +5,8 @@
 // Pool or the purpose-built HTTP/1.1 client (h1/), chosen by
 // MCMP_EDGE_UPSTREAM=undici|h1; ajp nodes the AJP13 client (ajp/). All take
 // the same dispatch handler.
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../undici-module';
 import type { NodeRow } from '../../cluster/types';
 import type { Logger } from '../../log';
 import { AjpPool } from './ajp/pool';
@@ -140,7 +141,7 @@ function createPool(
   // No Timeout in CONFIG: the proxy's default (--node-timeout), never the client library's 300 s.
   const timeout = node.timeoutUs > 0 ? ms(node.timeoutUs) : defaultTimeoutMs;
   const ttl = node.ttlUs > 0 ? ms(node.ttlUs) : undefined;
-  const Client = client === 'h1' ? H1Pool : Pool;
+  const Client = client === 'h1' ? H1Pool : undici().Pool;
   return new Client(origin, {
     connections: node.smax > 0 ? node.smax : null,
     pipelining: 1,

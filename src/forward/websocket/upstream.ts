@@ -4,9 +4,10 @@
 // ever reports "failed": the tunnel must tell a refused connection (node in
 // error, §5.9.1) from a node that answered the handshake with a status.
 import type { Duplex } from 'node:stream';
-import { Client, WebSocket, type Dispatcher } from 'undici';
+import type { Dispatcher, WebSocket } from 'undici';
 import type { NodeRow } from '../../cluster/types';
 import { asUpstreamTlsError, serverNameFor, type UpstreamTlsOptions } from '../../tls/upstream';
+import { undici } from '../undici-module';
 import { nodeOrigin } from '../upstream/upstreams';
 
 /** The handshake answer when the node has no Timeout (httpd's Timeout default). */
@@ -119,6 +120,7 @@ export function openNodeSocket(node: NodeRow, handshake: NodeHandshake, tlsOptio
   const origin = nodeOrigin(node);
   if (origin === null) return null;
   const ms = (us: number, fallback: number): number => (us > 0 ? Math.max(1, Math.round(us / 1000)) : fallback);
+  const { Client, WebSocket } = undici();
   const client = new Client(origin, {
     connectTimeout: ms(node.pingUs, DEFAULT_CONNECT_TIMEOUT_MS),
     headersTimeout: ms(node.timeoutUs, DEFAULT_HANDSHAKE_TIMEOUT_MS),
