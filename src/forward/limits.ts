@@ -5,7 +5,7 @@
 export interface TrafficLimits {
   /**
    * A client that takes no byte of its response for this long is dropped
-   * (nginx send_timeout). Content-Length bodies only: see response-body.ts.
+   * (nginx send_timeout), Content-Length or chunked: see response/body.ts.
    */
   readonly sendTimeoutMs: number;
   /**
