@@ -3,7 +3,7 @@
 // when it is over; the request path never waits for a disk.
 import type { Logger } from '../log';
 import { EpisodeLog } from '../log-throttle';
-import { HttpdClock } from './clock';
+import { HttpdClock, IsoClock } from './clock';
 import { combinedLine } from './combined';
 import { AccessLogDestination } from './destination';
 import { jsonLine } from './json';
@@ -13,7 +13,8 @@ import type { AccessLogSettings } from './settings';
 export class AccessLog {
   readonly #destination: AccessLogDestination;
   readonly #json: boolean;
-  readonly #clock = new HttpdClock();
+  readonly #httpdClock = new HttpdClock();
+  readonly #isoClock = new IsoClock();
   readonly #logger: Logger;
   readonly #dropped: EpisodeLog;
   readonly #failing: EpisodeLog;
@@ -32,7 +33,7 @@ export class AccessLog {
   /** A request (or tunnel) is over. */
   write(record: AccessRecord): void {
     try {
-      this.#destination.write(this.#json ? jsonLine(record, performance.now()) : combinedLine(record, this.#clock));
+      this.#destination.write(this.#json ? jsonLine(record, performance.now(), this.#isoClock) : combinedLine(record, this.#httpdClock));
     } catch (err) {
       // A line that cannot be made costs that line, never the request or the thread.
       this.#logger.error({ err }, 'access log: a line could not be written');

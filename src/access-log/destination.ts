@@ -1,49 +1,60 @@
 // Where one thread's access lines go: a sonic-boom destination of its own
 // (pino's writer, already a dependency), so the request path only appends a
-// string to a buffer. Lines are written in batches, asynchronously, by whole
-// lines: sonic-boom starts a new chunk rather than split a write() call, and
-// the file is opened with O_APPEND, so the threads' lines never interleave
-// inside a line. Standard output is written in chunks of at most PIPE_BUF
-// bytes, the size a pipe keeps whole.
+// string to a batch. Batches of whole lines are handed to sonic-boom, which
+// writes them asynchronously and starts a new write() rather than split one
+// of them; the file is opened with O_APPEND, so the threads' lines never
+// interleave inside a line. Batching here, not in sonic-boom, matters: its
+// write() measures the UTF-8 length of the chunk it appends to, which per
+// line would cost ~10 µs at 64 KiB chunks (measured); per batch it is nothing.
 import SonicBoom from 'sonic-boom';
 import { STDOUT } from './settings';
 
-/** Bytes gathered before a write to a file; a quieter log is flushed by the timer. */
-const FILE_BATCH_BYTES = 16 * 1024;
-/** Largest write to a file: many lines in one system call. */
+/** Characters gathered before a batch goes to a file (a quieter log is flushed by the timer). */
+const FILE_BATCH_CHARS = 16 * 1024;
+/** Largest write to a file: several batches in one system call when the disk is behind. */
 const FILE_MAX_WRITE = 64 * 1024;
 /** POSIX PIPE_BUF on Linux: a write to a pipe up to this size is never interleaved with another. */
 const PIPE_BUF = 4096;
-const STDOUT_BATCH_BYTES = 2048;
-/** A line waits at most about this long before it is written. */
+/** A batch for standard output stays within PIPE_BUF even when every character takes 3 bytes. */
+const STDOUT_BATCH_CHARS = Math.floor(PIPE_BUF / 3);
+/** A line waits at most about this long before it is handed to the writer. */
 export const FLUSH_INTERVAL_MS = 1000;
-/** Lines waiting beyond this (a stalled disk or reader) are dropped and counted, not kept in memory. */
+/** Bytes waiting beyond this (a stalled disk or reader): batches are dropped and counted, not kept in memory. */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export interface DestinationEvents {
   /** A write or reopen failed (lines of that batch may be lost). */
   error(err: Error): void;
-  /** A line was dropped because too much was waiting. */
+  /** A batch of lines was dropped because too much was waiting. */
   dropped(): void;
 }
 
 export class AccessLogDestination {
   readonly #boom: SonicBoom;
   readonly #toFile: boolean;
+  readonly #batchChars: number;
+  readonly #timer: NodeJS.Timeout;
+  #batch = '';
   #closed = false;
 
   constructor(path: string, events: DestinationEvents) {
     this.#toFile = path !== STDOUT;
+    this.#batchChars = this.#toFile ? FILE_BATCH_CHARS : STDOUT_BATCH_CHARS;
     this.#boom = this.#toFile
-      ? new SonicBoom({ dest: path, append: true, minLength: FILE_BATCH_BYTES, maxWrite: FILE_MAX_WRITE, maxLength: MAX_PENDING_BYTES, periodicFlush: FLUSH_INTERVAL_MS })
-      : new SonicBoom({ fd: 1, minLength: STDOUT_BATCH_BYTES, maxWrite: PIPE_BUF, maxLength: MAX_PENDING_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
+      ? new SonicBoom({ dest: path, append: true, maxWrite: FILE_MAX_WRITE, maxLength: MAX_PENDING_BYTES })
+      : new SonicBoom({ fd: 1, maxWrite: PIPE_BUF, maxLength: MAX_PENDING_BYTES });
     this.#boom.on('error', (err: Error) => events.error(err));
     this.#boom.on('drop', () => events.dropped());
+    this.#timer = setInterval(() => this.#handOver(), FLUSH_INTERVAL_MS);
+    this.#timer.unref();
   }
 
   /** Appends one whole line (ending in \n). */
   write(line: string): void {
-    if (!this.#closed) this.#boom.write(line);
+    if (this.#closed) return;
+    if (this.#batch.length > 0 && this.#batch.length + line.length > this.#batchChars) this.#handOver();
+    this.#batch += line;
+    if (this.#batch.length >= this.#batchChars) this.#handOver();
   }
 
   /**
@@ -57,7 +68,9 @@ export class AccessLogDestination {
   /** Writes what is waiting and closes the file (standard output stays open). */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    this.#handOver();
     this.#closed = true;
+    clearInterval(this.#timer);
     const boom = this.#boom;
     return new Promise((resolve) => {
       boom.once('close', () => resolve());
@@ -66,13 +79,22 @@ export class AccessLogDestination {
     });
   }
 
-  /** The thread is dying: what is buffered is written now, synchronously, as far as it can be. */
+  /** The thread is dying: what is waiting is written now, synchronously, as far as it can be. */
   flushSync(): void {
     if (this.#closed) return;
     try {
+      this.#handOver();
       this.#boom.flushSync();
     } catch {
       // Not open yet, or the disk refuses: nothing more can be done from an exit handler.
     }
+  }
+
+  /** The batch goes to sonic-boom, which writes it now or after the write in progress. */
+  #handOver(): void {
+    if (this.#batch === '') return;
+    const batch = this.#batch;
+    this.#batch = '';
+    this.#boom.write(batch);
   }
 }

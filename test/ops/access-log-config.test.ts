@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseCommandLine, type ProxyOptions } from '../../src/cli/args';
-import { httpdTime } from '../../src/access-log/clock';
+import { httpdTime, IsoClock } from '../../src/access-log/clock';
 import { escapeLogItem } from '../../src/access-log/escape';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-access-config-'));
@@ -98,6 +98,13 @@ describe('a log item as httpd escapes it', () => {
     assert.equal(escapeLogItem('café'), 'caf\\xc3\\xa9');
     assert.equal(escapeLogItem('😀'), '\\xf0\\x9f\\x98\\x80');
   });
+});
+
+test('JSON time: what Date.toISOString writes, the seconds part reused within a second', () => {
+  const clock = new IsoClock();
+  for (const ms of [Date.UTC(2026, 11, 2, 6, 38, 36, 0), Date.UTC(2026, 11, 2, 6, 38, 36, 7), Date.UTC(2026, 11, 2, 6, 38, 36, 45), Date.UTC(2026, 11, 2, 6, 38, 36, 999) + 0.6, Date.UTC(2026, 11, 2, 6, 38, 37, 120), Date.UTC(2027, 0, 1, 0, 0, 0, 1)]) {
+    assert.equal(clock.format(ms), new Date(Math.floor(ms)).toISOString(), String(ms));
+  }
 });
 
 test('%t: [dd/Mon/yyyy:HH:MM:SS ±hhmm] in local time', () => {
