@@ -95,6 +95,19 @@ function upstreamFailure(code: string, responseStarted: boolean): UpstreamFailur
   return !responseStarted && CONNECTION_FAILURES.has(code) ? 'connect' : 'read';
 }
 
+/** A header value of decimal digits as a number (no string made), -1 when it is anything else. */
+function decimalValue(value: Buffer): number {
+  const n = value.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (value[i] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -499,8 +512,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
           break;
         case ResponseHeader.ContentLength: {
           // undici validated the framing; anything odd here is relayed chunked rather than trusted.
-          const length = Number(value.toString('latin1'));
-          this.#contentLength = Number.isSafeInteger(length) && length >= 0 ? length : -1;
+          this.#contentLength = decimalValue(value);
           break;
         }
         case ResponseHeader.Connection: {
