@@ -95,6 +95,8 @@ function upstreamFailure(code: string, responseStarted: boolean): UpstreamFailur
   return !responseStarted && CONNECTION_FAILURES.has(code) ? 'connect' : 'read';
 }
 
+const RESOLVED = Promise.resolve();
+
 /** A header value of decimal digits as a number (no string made), -1 when it is anything else. */
 function decimalValue(value: Buffer): number {
   const n = value.length;
@@ -371,9 +373,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
       this.#writer = new ResponseBodyWriter(this.#res, this.#contentLength, this, this.#ctx.sendTimeoutMs);
       // Bytes that arrive in the same read as the head go out with it, in one
       // write; only a head whose body is slow to come is flushed on its own.
-      // A microtask, not nextTick: it runs at the same point (the end of the
-      // read callback) without a tick object and node's tick-queue pass.
-      queueMicrotask((this.#flushHeadTask ??= () => ProxyExchange.#flushHead(this)));
+      // A promise job, not nextTick: it runs at the same point (the end of the
+      // read callback) without a tick object and node's tick-queue pass (and
+      // not queueMicrotask, which wraps each callback in an AsyncResource).
+      void RESOLVED.then((this.#flushHeadTask ??= () => ProxyExchange.#flushHead(this)));
     } else if (this.#contentLength > 0 && this.#head.method !== 'HEAD') {
       // undici's parser waits for the body a 204/304 announces with a length,
       // though such a response has none (RFC 9110 §8.6): the client gets its
