@@ -114,19 +114,23 @@ function summarize(t: RunningTarget, samples: RunSample[], failure: string | und
   };
 }
 
-/** Warm-up ends when a run is no more than this fraction faster than the best before it. */
+/** Warm-up ends when a run is no more than this fraction faster than the best before it... */
 const STEADY_WITHIN = 0.1;
-/** Warm-up runs per target: at least (two slow runs in a row can agree), at most (a loaded machine may never look steady). */
-const WARMUP_RUNS_MIN = 3;
-const WARMUP_RUNS_MAX = 8;
+/**
+ * ...and at least this many requests went through the target: V8 optimizes by
+ * call counts, and on a loaded machine two short runs can agree while the
+ * proxy is still cold (mcmp-edge: 470, 620, 480 req/s, then 9 000 once warm).
+ */
+const WARMUP_REQUESTS = 40_000;
+/** Warm-up runs per target at most (a loaded machine may never look steady). */
+const WARMUP_RUNS_MAX = 10;
 
 /**
  * Warms every target up (JIT, pools, upstream connections); results are
- * discarded. A JIT-compiled proxy on a loaded machine can take many seconds to
- * reach its steady speed (mcmp-edge measured 750, 840, 1 900, then 4 200 req/s
- * in its first four 2 s runs), so runs repeat until one is no more than 10%
- * faster than the best before it (at least 3, at most 8), then one run with a
- * 16 KiB body warms the body path.
+ * discarded. Runs of `--warmup` seconds repeat until WARMUP_REQUESTS requests
+ * were served and the last run is no more than 10% faster than the best
+ * before it (at most 10 runs), then one run with a 16 KiB body warms the body
+ * path.
  */
 export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptions): Promise<void> {
   if (o.warmupSec <= 0) return;
@@ -135,13 +139,15 @@ export async function warmUp(targets: readonly RunningTarget[], o: ScenarioOptio
     if (isInterrupted()) return;
     try {
       let best = 0;
+      let served = 0;
       const rates: string[] = [];
       for (let run = 0; run < WARMUP_RUNS_MAX && !isInterrupted(); run++) {
         const r = await o.gen.run({ port: t.port, path: paths.small, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
         rates.push(r.rps.toFixed(0));
+        served += r.requests;
         const steady = r.rps <= best * (1 + STEADY_WITHIN);
         best = Math.max(best, r.rps);
-        if (run + 1 >= WARMUP_RUNS_MIN && steady) break;
+        if (served >= WARMUP_REQUESTS && steady) break;
       }
       await o.gen.run({ port: t.port, path: paths.medium, connections: o.connections, durationSec: o.warmupSec, closeEachRequest: false });
       o.print(`  warm-up ${t.label}: ${rates.join(' → ')} req/s`);
