@@ -50,35 +50,46 @@ describe('handle-io', () => {
 });
 
 describe('deadline', () => {
-  it('fires once with the kind armed last; disarm and re-arming in time keep it quiet', async () => {
+  /** Resolves once `fired` has `n` entries (bounded: a loaded machine runs timers late, never early). */
+  async function until(fired: number[], n: number, boundMs = 10_000): Promise<void> {
+    const deadline = Date.now() + boundMs;
+    while (fired.length < n && Date.now() < deadline) await sleep(10);
+  }
+
+  it('fires once with the kind armed last, not before its time; disarm and clear keep it quiet', async () => {
     const fired: number[] = [];
     const d = new Deadline<number>((kind) => fired.push(kind));
-    d.arm(1, 40);
-    d.arm(2, 200);
-    d.arm(3, 40);
-    await sleep(120);
+    const t0 = Date.now();
+    d.arm(1, 300);
+    d.arm(2, 60_000);
+    d.arm(3, 300);
+    await until(fired, 1);
     assert.deepEqual(fired, [3]);
+    assert.ok(Date.now() - t0 >= 290, 'not before its time');
     assert.equal(d.kind, 0);
     d.arm(2, 200);
-    await sleep(100);
     d.disarm();
-    await sleep(200);
+    d.arm(6, 100);
+    d.clear();
+    await sleep(600);
     assert.deepEqual(fired, [3]);
-    // Alternating two durations (a keep-alive connection: request, idle, request...) keeps counting from the last arm.
+  });
+
+  it('alternating two durations (request, idle, request ...) re-arms the same two timers; only the current one counts', async () => {
+    const fired: number[] = [];
+    const d = new Deadline<number>((kind) => fired.push(kind));
     for (let i = 0; i < 5; i++) {
-      d.arm(4, 60);
-      await sleep(20);
-      d.arm(5, 200);
-      await sleep(20);
+      d.arm(4, 3000);
+      await sleep(10);
+      d.arm(5, 1000);
+      await sleep(10);
     }
     d.refresh();
-    await sleep(100);
-    assert.deepEqual(fired, [3]);
-    await sleep(200);
-    assert.deepEqual(fired, [3, 5]);
-    d.arm(6, 30);
+    await until(fired, 1);
+    assert.deepEqual(fired, [5]);
+    // The 3 s timer of kind 4 still runs out meanwhile; it is not the current one, so it does nothing.
+    await sleep(3500);
+    assert.deepEqual(fired, [5]);
     d.clear();
-    await sleep(80);
-    assert.deepEqual(fired, [3, 5]);
   });
 });
