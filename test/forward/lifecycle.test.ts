@@ -39,18 +39,28 @@ describe('graceful stop', () => {
     try {
       h.addNode(0, a, [[0, '/app']]);
       assert.equal(h.pool.runningThreads(), 2);
-      const inFlight = fetchText(agent, h.origin, '/app/slow?ms=600');
+      // The request outlives the listener's closing by seconds, so a loaded machine that takes a while to close
+      // the listen sockets still shows the order: listener closed first, in-flight request answered after.
+      let answered = false;
+      const inFlight = fetchText(agent, h.origin, '/app/slow?ms=3000').finally(() => {
+        answered = true;
+      });
       await new Promise((r) => setTimeout(r, 150));
       const started = Date.now();
       const stopped = h.pool.stop();
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(await connects(h.port), false, 'no new connection once stopping');
+      let open = true;
+      while (open && Date.now() - started < 2500) {
+        await new Promise((r) => setTimeout(r, 50));
+        open = await connects(h.port);
+      }
+      assert.equal(open, false, 'no new connection once stopping');
+      assert.equal(answered, false, 'the listener closed while the request was still running');
       const reply = await inFlight;
       assert.equal(reply.status, 200);
       assert.equal(reply.body, 'done');
       await stopped;
       const took = Date.now() - started;
-      assert.ok(took >= 350 && took < 3000, `stop took ${took} ms`);
+      assert.ok(took >= 2500 && took < 15000, `stop took ${took} ms`);
       assert.equal(h.pool.listeningThreads(), 0);
       assert.equal(h.pool.runningThreads(), 0, 'no thread left');
       assert.equal(h.counters.busy(0), 0);

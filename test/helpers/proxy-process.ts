@@ -21,7 +21,7 @@ export interface ProxyProcess {
 }
 
 /** `wrap` runs the command through another one, e.g. ['ip', 'netns', 'exec', NAME] (test/advertise). */
-export function startProxy(args: string[] = [], timeoutMs = 15000, wrap: readonly string[] = []): Promise<ProxyProcess> {
+export function startProxy(args: string[] = [], timeoutMs = 30000, wrap: readonly string[] = []): Promise<ProxyProcess> {
   const command = [...wrap, process.execPath, CLI, '--listen', '127.0.0.1:0', '--manager', '127.0.0.1:0', ...args];
   const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
