@@ -1,5 +1,7 @@
 // HAProxy as PERFORMANCE.md measured it: one process, 2 threads, server-side
-// connections reused across client connections (http-reuse always).
+// connections reused across client connections (http-reuse always). It adds the
+// X-Forwarded-* headers mcmp-edge adds by default (ProxyAddHeaders On; HAProxy
+// keeps Host as received), so CPU per request compares the same job.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable } from '../executables';
@@ -23,6 +25,10 @@ defaults
 
 frontend bench
   bind ${LOOPBACK}:${port}
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Port %[dst_port]
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
   default_backend app
 
 backend app

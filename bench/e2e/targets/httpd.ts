@@ -68,6 +68,8 @@ KeepAliveTimeout 60
   BalancerMember "${scheme}://${LOOPBACK}:${backendPort}"${scheme === 'ajp' ? ' ping=10' : ''}
 </Proxy>
 ProxyPass "/" "balancer://bench/"
+# As mcmp-edge: Host kept; mod_proxy adds X-Forwarded-For/-Host/-Server itself (ProxyAddHeaders On).
+ProxyPreserveHost On
 <Location "/">
   Require all granted
 </Location>
