@@ -111,13 +111,22 @@ export class FakeMcmpProxy {
     socket.on('error', () => undefined);
     let buf = Buffer.alloc(0);
     let idle: NodeJS.Timeout | undefined;
+    // httpd reads nothing more from a connection it closed as idle: a request
+    // that crossed the close is never seen (the client sends it again on a new
+    // connection). Recording it would count one request twice when the timer
+    // and the request meet, which a loaded machine makes likely.
+    let idleClosed = false;
     const armIdle = (): void => {
       if (this.#opts.idleCloseMs === undefined) return;
       clearTimeout(idle);
-      idle = setTimeout(() => socket.end(), this.#opts.idleCloseMs);
+      idle = setTimeout(() => {
+        idleClosed = true;
+        socket.end();
+      }, this.#opts.idleCloseMs);
     };
     armIdle();
     socket.on('data', (d: Buffer) => {
+      if (idleClosed) return;
       buf = Buffer.concat([buf, d]);
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');

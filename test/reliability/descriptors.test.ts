@@ -175,7 +175,14 @@ async function floodScenario(t: { diagnostic(m: string): void }, limit: number, 
     const pausedBy = Date.now() + 10_000;
     while (!proxy.logs.some((l) => String(l['msg']).startsWith('accepting client connections paused')) && Date.now() < pausedBy) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 500));
-    const { spinning, cpuPercent, detail } = await spinningThreads(proxy.child.pid as number, 2000);
+    const first = await spinningThreads(proxy.child.pid as number, 2000);
+    // A spinning thread keeps spinning while the flood lasts; a V8 helper that
+    // compiled or marked for 100 ms of a loaded machine's 2 s does not. A
+    // thread counts only if a second look flags it again.
+    const again = first.spinning.length === 0 ? first : await spinningThreads(proxy.child.pid as number, 2000);
+    const spinning = first.spinning.filter((t) => again.spinning.includes(t));
+    const { cpuPercent } = first;
+    const detail = again === first ? first.detail : `${first.detail} | again: ${again.detail}`;
     await serving;
     t.diagnostic(`flood of ${floodCount} at nofile ${limit}: process CPU ${cpuPercent.toFixed(0)}% over 2 s; ${detail}`);
     t.diagnostic(`existing clients: ${clients.reduce((n, c) => n + c.ok, 0)} ok, ${clients.reduce((n, c) => n + c.failed, 0)} failed`);
