@@ -138,6 +138,7 @@ export class McmpEdge {
         useNocanon: d.UseNocanon,
         ajpPacketSize: packetSizeFrom(d.ProxyIOBufferSize),
         encodedSlashes: d.AllowEncodedSlashes,
+        addHeaders: d.ProxyAddHeaders,
         drainTimeoutMs: options.drainTimeoutMs,
         limits: options.limits,
         logLevel: options.logLevel,

@@ -63,6 +63,7 @@ export const DIRECTIVES = [
   spec({ name: 'DeterministicFailover', kind: 'bool', default: false, help: 'failover target derived from the session id' }),
   spec({ name: 'UseNocanon', kind: 'bool', default: false, help: 'forward the request path without canonicalising it (still normalised: README "Security")' }),
   spec({ name: 'AllowEncodedSlashes', kind: 'enum', default: 0, values: { off: 0, on: 1, nodecode: 2 }, help: 'Off: a path with %2F gets 404; On: %2F is a "/"; NoDecode: %2F is kept escaped and forwarded' }),
+  spec({ name: 'ProxyAddHeaders', kind: 'bool', default: true, help: 'add X-Forwarded-For, -Proto, -Port and -Host to requests for http/ws nodes (Off: none added, the client\'s own passed as sent; the client address is then not read unless AJP or the access log needs it)' }),
   spec({ name: 'ResponseStatusCodeOnNoContext', kind: 'int', default: 404, min: 100, max: 599, help: 'status when contexts exist but none matches' }),
   spec({ name: 'ModProxyClusterThreadCount', kind: 'int', default: 16, min: 0, max: 1024, help: 'probes run at once (0: one at a time)' }),
   spec({ name: 'StatusProbeReuse', kind: 'int', default: 1000, min: 0, max: 60000, help: "milliseconds a node's successful STATUS probe also answers later STATUS for it, unless the node was put in error since (0: each STATUS probes; concurrent STATUS always share one probe)" }),

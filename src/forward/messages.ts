@@ -26,6 +26,8 @@ export interface ThreadTask {
   readonly ajpPacketSize: number;
   /** AllowEncodedSlashes (request-path.ts EncodedSlashes). */
   readonly encodedSlashes: number;
+  /** ProxyAddHeaders. */
+  readonly addHeaders: boolean;
   readonly drainTimeoutMs: number;
   readonly limits: TrafficLimits;
   readonly logLevel: string;

@@ -34,6 +34,8 @@ export interface ForwardingOptions {
   ajpPacketSize?: number;
   /** AllowEncodedSlashes: 0 Off (default), 1 On, 2 NoDecode (request-path.ts EncodedSlashes). */
   encodedSlashes?: number;
+  /** ProxyAddHeaders (default true): X-Forwarded-* added for the node. */
+  addHeaders?: boolean;
   drainTimeoutMs: number;
   /** Stalls and caps of the traffic side (default TRAFFIC_LIMIT_DEFAULTS). */
   limits?: Partial<TrafficLimits>;
@@ -393,6 +395,7 @@ export class ForwardingPool {
       useNocanon: o.useNocanon ?? false,
       ajpPacketSize: o.ajpPacketSize ?? DEFAULT_PACKET_SIZE,
       encodedSlashes: o.encodedSlashes ?? 0,
+      addHeaders: o.addHeaders ?? true,
       drainTimeoutMs: o.drainTimeoutMs,
       limits: { ...TRAFFIC_LIMIT_DEFAULTS, ...o.limits },
       logLevel: o.logLevel,

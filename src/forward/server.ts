@@ -56,6 +56,8 @@ export interface ForwardingServerOptions {
   readonly tlsPassphrase?: string;
   /** TLS towards https/wss nodes (SSLProxyVerify, --upstream-ca). */
   readonly upstreamTls?: UpstreamTlsSettings;
+  /** ProxyAddHeaders (default true): X-Forwarded-For/-Proto/-Port/-Host added for the node. */
+  readonly addHeaders?: boolean;
 }
 
 export interface ForwardingServerDeps {
@@ -75,6 +77,8 @@ export class ForwardingServer implements ExchangeContext {
   readonly sessions: SessionBatcher | null;
   readonly staticFiles: StaticFiles | null;
   readonly pathRules: PathRules;
+  /** ProxyAddHeaders. */
+  readonly addHeaders: boolean;
   readonly logger: Logger;
   readonly accessLog: AccessLog | null;
   readonly #options: ForwardingServerOptions;
@@ -100,6 +104,7 @@ export class ForwardingServer implements ExchangeContext {
     this.accessLog = deps.accessLog ?? null;
     this.routingOptions = options.routing;
     this.pathRules = { encodedSlashes: options.encodedSlashes ?? EncodedSlashes.Off, canonical: !options.useNocanon };
+    this.addHeaders = options.addHeaders ?? true;
     this.#options = options;
     this.#refusals = new RefusalLog(deps.logger);
     this.upstreams = new NodeUpstreams(
@@ -278,7 +283,9 @@ export class ForwardingServer implements ExchangeContext {
     try {
       const query = req.getQuery();
       const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-      const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), listener.scheme, this.pathRules, listener.port);
+      // The client's address is read (a getpeername) only when something uses it: X-Forwarded-For, the access log, AJP.
+      const head = readRequestHead(req, url, res, listener.scheme, this.pathRules, listener.port, this.addHeaders);
+      if (this.accessLog !== null) head.keepClientAddress();
       if (head.refusal !== 0) {
         // Framing, Host or target refused: answered here, never forwarded, and the connection closed.
         writeTextReply(res, head.refusal, head.closeConnection, true);

@@ -29,6 +29,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
       useNocanon: task.useNocanon,
       ajpPacketSize: task.ajpPacketSize,
       encodedSlashes: task.encodedSlashes,
+      addHeaders: task.addHeaders,
       drainTimeoutMs: task.drainTimeoutMs,
       limits: task.limits,
       tls: task.tls,

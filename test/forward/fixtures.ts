@@ -112,7 +112,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId' | 'useNocanon' | 'ajpPacketSize'>> {
+export interface HarnessOptions extends Partial<Pick<ForwardingOptions, 'threads' | 'docroot' | 'drainTimeoutMs' | 'maxSessionId' | 'useNocanon' | 'ajpPacketSize' | 'addHeaders'>> {
   routing?: Partial<RoutingOptions>;
   balancer?: Partial<BalancerRow>;
 }
@@ -133,6 +133,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       docroot: opts.docroot,
       useNocanon: opts.useNocanon,
       ajpPacketSize: opts.ajpPacketSize,
+      addHeaders: opts.addHeaders,
       drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
       logLevel: 'silent',
       maxSessionId: opts.maxSessionId ?? 0,

@@ -1,6 +1,7 @@
 // Header handling between the client and a node (RFC 9110 §7.6.1): the
 // hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
 // who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
+import { Buffer } from 'node:buffer';
 import type { HttpRequest } from 'uWebSockets.js';
 import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './framing';
 import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './path';
@@ -13,6 +14,23 @@ export interface ClientListener {
 }
 
 export const PLAIN_LISTENER: ClientListener = { scheme: 'http', port: 0 };
+
+/**
+ * Where a client's address is read from: the uWS response (getpeername and an
+ * ArrayBuffer per call), only while it is alive.
+ */
+export interface RemoteAddressSource {
+  getRemoteAddressAsText(): ArrayBuffer;
+}
+
+/** The client's address as text, '' when the response can no longer say (uWS throws once it was aborted). */
+function remoteAddressText(source: RemoteAddressSource): string {
+  try {
+    return Buffer.from(source.getRemoteAddressAsText()).toString('latin1');
+  } catch {
+    return '';
+  }
+}
 
 /** What the forwarding path needs from one client request head (uWS's HttpRequest dies with the handler). */
 export class ClientRequestHead {
@@ -47,8 +65,10 @@ export class ClientRequestHead {
    * does not say so, so the response carries the header (RFC 9112 §9.6).
    */
   closeConnection = false;
-  /** The client's address as uWS gives it as text (AJP remote_addr). */
-  clientAddress = '';
+  /** The address given, or read once from #addressSource; null: not read yet. */
+  #clientAddress: string | null = null;
+  /** Set when nothing needed the address while the head was read (ProxyAddHeaders Off): read on first use. */
+  #addressSource: RemoteAddressSource | null = null;
   /** The scheme the client used, `http` or `https` (AJP is_ssl). */
   scheme = 'http';
   /** Where the X-Forwarded-* this proxy adds start in `headers` (AJP nodes get the client's headers without them). */
@@ -71,11 +91,40 @@ export class ClientRequestHead {
   get hasBody(): boolean {
     return this.contentLength > 0 || this.chunked;
   }
+
+  /**
+   * The client's address as uWS gives it as text (X-Forwarded-For, AJP
+   * remote_addr, the access and refusal logs). When it was not read with the
+   * head, the first use reads it: it must come while the uWS response is alive.
+   */
+  get clientAddress(): string {
+    let address = this.#clientAddress;
+    if (address === null) {
+      const source = this.#addressSource;
+      address = source === null ? '' : remoteAddressText(source);
+      this.#clientAddress = address;
+      this.#addressSource = null;
+    }
+    return address;
+  }
+
+  /** Reads the address now, while the response is alive, for a reader that comes after it (the access log). */
+  keepClientAddress(): void {
+    if (this.#clientAddress === null) void this.clientAddress;
+  }
+
+  /** The address, or where to read it from on first use. */
+  setClientAddress(client: string | RemoteAddressSource): void {
+    if (typeof client === 'string') this.#clientAddress = client;
+    else this.#addressSource = client;
+  }
 }
 
 // uWS calls forEach's callback once per header; a module-level target and
 // callback avoid allocating a closure per request.
 let target: ClientRequestHead | undefined;
+/** ProxyAddHeaders of the head being read: the client's X-Forwarded-For/-Host are appended to (On) or passed as sent (Off). */
+let addingHeaders = true;
 
 /** Keeps the first reason a request is refused. */
 function refuse(head: ClientRequestHead, status: number): void {
@@ -120,9 +169,11 @@ function collect(name: string, value: string): void {
       head.connection = head.connection === '' ? value : `${head.connection},${value}`;
       return;
     case 'x-forwarded-for':
+      if (!addingHeaders) break;
       head.forwardedFor = head.forwardedFor === '' ? value : `${head.forwardedFor}, ${value}`;
       return;
     case 'x-forwarded-host':
+      if (!addingHeaders) break;
       head.forwardedHost = head.forwardedHost === '' ? value : `${head.forwardedHost}, ${value}`;
       return;
     case 'keep-alive':
@@ -145,17 +196,23 @@ function collect(name: string, value: string): void {
  * Reads the request head from uWS (valid only inside the route handler) and
  * builds the header list for the node. `url` is the target as uWS gives it
  * (path, and `?query` when there is one); `head.url` becomes its normalised
- * form under `rules`. `clientAddress` is the text form uWS gives (no syscall);
- * `proto` is the scheme the client used and `port` the port it connected to
- * (0: unknown, no X-Forwarded-Port). A request to refuse has `refusal` set.
+ * form under `rules`. `client` is the client's address as text, or the uWS
+ * response to read it from when first needed (ProxyAddHeaders Off: a
+ * getpeername saved on every request nothing asks it of); `proto` is the
+ * scheme the client used and `port` the port it connected to (0: unknown, no
+ * X-Forwarded-Port). `addHeaders` is ProxyAddHeaders: On adds X-Forwarded-For,
+ * -Proto, -Port and -Host (the client's own For/Host appended to), Off adds
+ * none and passes the client's For/Host as sent. A request to refuse has
+ * `refusal` set.
  */
 export function readRequestHead(
   req: HttpRequest,
   url: string,
-  clientAddress: string,
+  client: string | RemoteAddressSource,
   proto: string,
   rules: PathRules = DEFAULT_PATH_RULES,
   port = 0,
+  addHeaders = true,
 ): ClientRequestHead {
   const head = new ClientRequestHead();
   head.port = port;
@@ -163,6 +220,7 @@ export function readRequestHead(
   head.url = url;
   head.receivedTarget = url;
   target = head;
+  addingHeaders = addHeaders;
   req.forEach(collect);
   target = undefined;
   checkHead(head, url, rules);
@@ -171,9 +229,11 @@ export function readRequestHead(
     dropConnectionTokens(head);
   }
   const h = head.headers;
-  head.clientAddress = clientAddress;
+  head.setClientAddress(client);
   head.scheme = proto;
   head.proxyHeadersFrom = h.length;
+  if (!addHeaders) return head;
+  const clientAddress = head.clientAddress;
   h.push('x-forwarded-for', head.forwardedFor === '' ? clientAddress : `${head.forwardedFor}, ${clientAddress}`);
   h.push('x-forwarded-proto', proto);
   if (port > 0) h.push('x-forwarded-port', String(port));

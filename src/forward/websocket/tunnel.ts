@@ -56,6 +56,8 @@ export interface TunnelContext {
   readonly routingOptions: RoutingOptions;
   /** How request targets are normalised (AllowEncodedSlashes, UseNocanon). */
   readonly pathRules: PathRules;
+  /** ProxyAddHeaders: X-Forwarded-* added to the upgrade request. */
+  readonly addHeaders: boolean;
   readonly logger: Logger;
   /** Told about each tunnel once it is over (status 101 and the bytes sent to the client); null: no access log. */
   readonly accessLog: AccessLog | null;
@@ -565,7 +567,8 @@ export class WebSocketTunnels {
     const extensions = req.getHeader('sec-websocket-extensions');
     const query = req.getQuery();
     const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-    const head = readRequestHead(req, url, Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), listener.scheme, ctx.pathRules, listener.port);
+    const head = readRequestHead(req, url, res, listener.scheme, ctx.pathRules, listener.port, ctx.addHeaders);
+    if (ctx.accessLog !== null) head.keepClientAddress();
     if (head.refusal !== 0) {
       res.cork(() => writeTextReply(res, head.refusal, head.closeConnection, true));
       if (ctx.accessLog !== null) ctx.accessLog.refused(head, head.refusal, textReplyBodyBytes(head.refusal));
