@@ -13,6 +13,7 @@ import type { TableSizes } from '../slots/types';
 import { ForwardingStateError, ListenError } from './errors';
 import type { SessionReport, ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { decodeSessionBatch } from './sessions';
+import { FORWARDING_RESOURCE_LIMITS } from './heap-limits';
 import { TRAFFIC_LIMIT_DEFAULTS, type TrafficLimits } from './limits';
 import { DEFAULT_PACKET_SIZE } from './upstream/ajp/protocol';
 import type { EdgeTlsSettings } from '../tls/settings';
@@ -81,17 +82,6 @@ interface ThreadSlot {
 }
 
 type PoolState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-/**
- * V8's young generation of a forwarding thread, MiB. Left to V8 it grows to
- * 16 MiB semi-spaces under load: peak RSS at 2 threads went from ~88 MiB idle
- * to ~102 MiB under wrk -c64 (129 MiB before undici was loaded lazily). At 4
- * the peak stays at 95-96 MiB; a request's garbage dies young either way, so
- * only the scavenge count changes (~1.3x), not the work per request (5
- * interleaved rounds: least-contended CPU 22.8 µs/req default, 23.0 at 4,
- * 24.9 at 2). README "Memory".
- */
-const FORWARDING_YOUNG_GENERATION_MB = 4;
 
 export class ForwardingPool {
   readonly threads: number;
@@ -225,7 +215,7 @@ export class ForwardingPool {
       // Never block a forwarding thread's event loop waiting for piscina tasks.
       atomics: 'disabled',
       recordTiming: false,
-      resourceLimits: { maxYoungGenerationSizeMb: FORWARDING_YOUNG_GENERATION_MB },
+      resourceLimits: FORWARDING_RESOURCE_LIMITS,
     });
     this.#piscina.on('error', (err: unknown) => this.#logger.error({ err }, 'forwarding thread error'));
     process.on('exit', this.#onProcessExit);

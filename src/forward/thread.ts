@@ -7,6 +7,7 @@ import { AccessLog } from '../access-log/index';
 import { ClusterCounters } from '../slots/counters';
 import { SlotTables } from '../slots/tables';
 import { InjectedCrashError } from './errors';
+import { heapLimitMiB } from './heap-limits';
 import { publishLoopUtilisation } from './loop-utilisation';
 import type { ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { ForwardingServer } from './server';
@@ -74,7 +75,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
     });
     const listening: ThreadEvent = { type: 'listening', index: task.index, port };
     control.postMessage(listening);
-    logger.debug({ port }, 'forwarding thread listening');
+    logger.debug({ port, heapLimitMiB: heapLimitMiB() }, 'forwarding thread listening');
     if (HANDLE_IO.reason !== '') logger.info({ reason: HANDLE_IO.reason }, 'upstream I/O through node:net streams');
     await stopRequested;
     const cut = await server.stop();
