@@ -1,5 +1,5 @@
 // Upstream writes and reads straight through the libuv stream handle under a
-// plain net.Socket. A request head through socket.write() costs node:stream's
+// plain net.Socket (the HTTP/1.1 and the AJP client). A request head through socket.write() costs node:stream's
 // Writable machinery (writeOrBuffer, a WriteWrap, an afterWrite tick); a read
 // costs onStreamRead and the socket's timer bookkeeping. Here a write is one
 // call into the handle (the same call node makes at the end of that path) and
@@ -27,7 +27,8 @@ interface WriteReq {
   oncomplete: (this: WriteReq, status: number) => void;
   async: boolean;
   bytes: number;
-  buffer: Buffer | null;
+  /** What libuv reads from until oncomplete: kept alive here. */
+  buffer: Buffer | Buffer[] | null;
   /** Ours: who is told when an asynchronous write ends. */
   owner: HandleIo | null;
 }
@@ -36,6 +37,8 @@ interface WriteReq {
 interface StreamHandle {
   writeLatin1String(req: WriteReq, data: string): number;
   writeBuffer(req: WriteReq, data: Buffer): number;
+  /** allBuffers true: `chunks` are Buffers (one writev). */
+  writev(req: WriteReq, chunks: Buffer[], allBuffers: true): number;
   readStop(): number;
   reading: boolean;
   onread: (this: StreamHandle, arrayBuffer?: ArrayBuffer) => unknown;
@@ -84,7 +87,7 @@ export const HANDLE_IO: Available | Unavailable = probe();
 function handleOf(socket: net.Socket): StreamHandle | null {
   const h = (socket as unknown as { _handle?: Partial<StreamHandle> | null })._handle;
   if (h === null || h === undefined) return null;
-  if (typeof h.writeLatin1String !== 'function' || typeof h.writeBuffer !== 'function' || typeof h.readStop !== 'function' || typeof h.onread !== 'function') return null;
+  if (typeof h.writeLatin1String !== 'function' || typeof h.writeBuffer !== 'function' || typeof h.writev !== 'function' || typeof h.readStop !== 'function' || typeof h.onread !== 'function') return null;
   return h as StreamHandle;
 }
 
@@ -112,6 +115,10 @@ export class HandleIo {
   #handle: StreamHandle | null = null;
   /** Reused while writes complete at once (the usual case: a request head fits the socket buffer). */
   #req: WriteReq | null = null;
+  /** Between cork() and uncork() on the handle: the Buffers to write as one writev. */
+  #batch: Buffer[] | null = null;
+  /** cork() went to the stream (fallback): uncork() goes there too. */
+  #streamCorked = false;
 
   /** onError: an asynchronous write failed (the connection is closed by the caller). */
   constructor(socket: net.Socket, onError: (err: Error) => void) {
@@ -147,6 +154,10 @@ export class HandleIo {
 
   /** Writes latin1 text (a request head). */
   writeLatin1(data: string): void {
+    if (this.#batch !== null) {
+      this.#batch.push(Buffer.from(data, 'latin1'));
+      return;
+    }
     const handle = this.#usable();
     if (handle === null) {
       this.#socket.write(data, 'latin1');
@@ -156,7 +167,13 @@ export class HandleIo {
     this.#after(req, handle.writeLatin1String(req, data), null);
   }
 
+  /** Writes a Buffer. It must stay unchanged until written: libuv may send it later, from this memory. */
   writeBuffer(data: Buffer): void {
+    const batch = this.#batch;
+    if (batch !== null) {
+      batch.push(data);
+      return;
+    }
     const handle = this.#usable();
     if (handle === null) {
       this.#socket.write(data);
@@ -164,6 +181,46 @@ export class HandleIo {
     }
     const req = this.#takeReq(handle);
     this.#after(req, handle.writeBuffer(req, data), data);
+  }
+
+  /**
+   * Buffers written until uncork() go out in one system call (writev), as
+   * socket.cork()/uncork() does for the stream. writeLatin1 is not batched.
+   */
+  cork(): void {
+    if (this.#batch !== null || this.#streamCorked) return;
+    if (this.#usable() !== null) this.#batch = [];
+    else {
+      this.#streamCorked = true;
+      this.#socket.cork();
+    }
+  }
+
+  uncork(): void {
+    if (this.#streamCorked) {
+      this.#streamCorked = false;
+      this.#socket.uncork();
+      return;
+    }
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
+    // Closed meanwhile (a request failed between cork and uncork): nothing goes out, as a destroyed stream drops it.
+    if (batch.length === 0 || this.#socket.destroyed) return;
+    if (batch.length === 1) {
+      this.writeBuffer(batch[0] as Buffer);
+      return;
+    }
+    const handle = this.#usable();
+    if (handle === null) {
+      const socket = this.#socket;
+      socket.cork();
+      for (const b of batch) socket.write(b);
+      socket.uncork();
+      return;
+    }
+    const req = this.#takeReq(handle);
+    this.#after(req, handle.writev(req, batch, true), batch);
   }
 
   asyncWriteDone(status: number): void {
@@ -193,7 +250,7 @@ export class HandleIo {
     return req;
   }
 
-  #after(req: WriteReq, errno: number, data: Buffer | null): void {
+  #after(req: WriteReq, errno: number, data: Buffer | Buffer[] | null): void {
     if (errno !== 0) {
       // As node:net: the socket is destroyed with the error ('error', then 'close').
       this.#socket.destroy(writeError(errno));

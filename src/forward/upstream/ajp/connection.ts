@@ -5,8 +5,12 @@
 // handler with backpressure. Sockets read into ONE buffer shared by the
 // thread's AJP connections; body bytes reach the handler as views into it
 // (used before onData returns); bytes a paused response still holds, and a
-// packet split across reads, are copied aside. Anything AJP.md §6.4 calls
+// packet split across reads, are copied aside. Writes and reads go through the
+// socket's libuv handle when this Node allows it (../handle-io.ts, the same as
+// the HTTP/1.1 client), else through the stream. Anything AJP.md §6.4 calls
 // malformed destroys the connection: it never goes back to the pool.
+// Imported, not the global: globalThis.Buffer is an accessor, a getter call per use on the hot path.
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { isOutOfDescriptors } from '../descriptors';
@@ -34,6 +38,7 @@ import {
 } from './protocol';
 import type { AjpRequest, AjpRequestCarrier } from './request';
 import { Deadline } from '../deadline';
+import { HandleIo } from '../handle-io';
 
 /** Every AJP connection of this thread reads into this buffer (one read is at most its size). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -84,6 +89,8 @@ export class AjpConnection implements AjpRequestCarrier {
   readonly #owner: AjpConnectionOwner;
   readonly #settings: AjpConnectionSettings;
   readonly #socket: net.Socket;
+  /** Every write goes here: through the libuv handle, or the stream when that is not possible. */
+  readonly #io: HandleIo;
   #phase = Phase.Connecting;
   #closed = false;
   #req: AjpRequest | null = null;
@@ -133,6 +140,7 @@ export class AjpConnection implements AjpRequestCarrier {
         },
       },
     });
+    this.#io = new HandleIo(this.#socket, (err) => this.#onSocketError(err));
     this.#socket.on('connect', () => this.#onConnect());
     this.#socket.on('end', () => this.#onEnd());
     this.#socket.on('error', (err: Error) => this.#onSocketError(err));
@@ -173,6 +181,10 @@ export class AjpConnection implements AjpRequestCarrier {
   #onConnect(): void {
     this.#socket.setNoDelay(true);
     this.#socket.setKeepAlive(true, 60_000);
+    this.#io.attach((nread) => {
+      this.#onBytes(READ_BUFFER, 0, nread);
+      return !this.#paused;
+    });
     this.#phase = Phase.Idle;
     this.#deadline.disarm();
     const req = this.#req;
@@ -187,7 +199,7 @@ export class AjpConnection implements AjpRequestCarrier {
       this.#pinged = true;
       this.#phase = Phase.Cping;
       this.#deadline.arm(TimerKind.Cpong, this.#settings.pingTimeoutMs);
-      this.#socket.write(CPING_PACKET);
+      this.#io.writeBuffer(CPING_PACKET);
       return;
     }
     this.#pinged = false;
@@ -214,11 +226,12 @@ export class AjpConnection implements AjpRequestCarrier {
       body.on('end', this.#onStreamEnd);
       body.on('error', this.#onStreamError);
     }
-    const socket = this.#socket;
-    socket.cork();
-    socket.write(req.packet);
+    // The head and an unasked first data packet: one write.
+    const io = this.#io;
+    io.cork();
+    io.writeBuffer(req.packet);
     this.#answerAsks(req);
-    socket.uncork();
+    io.uncork();
   }
 
   /** Answers every outstanding GET_BODY_CHUNK with exactly one data packet, as far as body bytes are at hand. */
@@ -261,7 +274,7 @@ export class AjpConnection implements AjpRequestCarrier {
         }
       }
       this.#asks--;
-      this.#socket.write(packet);
+      this.#io.writeBuffer(packet);
       if (n > 0) req.handler.onBodySent?.(n, this.#bodyOffset);
       if (this.#req !== req) return;
     }
