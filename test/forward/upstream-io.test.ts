@@ -47,6 +47,38 @@ describe('handle-io', () => {
     socket.destroy();
     server.close();
   });
+  it('cork()/uncork() send what was written between them in order, as one batch, after anything the stream still holds', async () => {
+    const got: Buffer[] = [];
+    const server = net.createServer((s) => {
+      s.on('data', (d) => {
+        got.push(d);
+        if (Buffer.concat(got).toString('latin1').endsWith('END')) s.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = net.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    const io = new HandleIo(socket, (err) => assert.fail(err));
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    io.attach(null);
+    io.cork();
+    io.writeBuffer(Buffer.from('1-'));
+    io.writeLatin1('2\u00e9-');
+    io.writeBuffer(Buffer.from('3-'));
+    io.uncork();
+    // Queued in the stream first: the next batch goes the stream's way, behind it.
+    socket.write(Buffer.alloc(2 * 1024 * 1024, 0x78));
+    io.cork();
+    io.writeBuffer(Buffer.from('4-'));
+    io.writeBuffer(Buffer.from('END'));
+    io.uncork();
+    await new Promise<void>((resolve) => socket.once('end', resolve));
+    const all = Buffer.concat(got);
+    assert.equal(all.length, 2 * 1024 * 1024 + '1-2\u00e9-3-4-END'.length);
+    assert.equal(all.subarray(0, 7).toString('latin1'), '1-2\u00e9-3-');
+    assert.equal(all.subarray(all.length - 5).toString('latin1'), '4-END');
+    socket.destroy();
+    server.close();
+  });
 });
 
 describe('deadline', () => {
