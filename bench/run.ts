@@ -159,15 +159,15 @@ function profiledTarget(running: readonly RunningTarget[], wanted: string | unde
 }
 
 /** One more (unrecorded) run of `t` under perf; the summary goes beside the results. */
-async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions, outDir: string): Promise<ProfileOutput | undefined> {
+async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions, outDir: string, prefix = ''): Promise<ProfileOutput | undefined> {
   if (t.pid === undefined) return undefined;
-  const name = scenarioName(sc);
+  const name = `${prefix}${scenarioName(sc)}`;
   const file = path.join(outDir, `profile-${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}.txt`);
   const threads = Number(/(\d+)t\b/.exec(t.label)?.[1] ?? 2);
   mkdirSync(outDir, { recursive: true });
   const pids = processTree(t.pid);
   const { result, summary } = await profileWhile(pids, `${t.label}, ${name}, ${so.connections} connections, ${so.durationSec} s`, file, threads, () =>
-    so.gen.run({ port: t.port, path: BODY_PATHS[sc.size], connections: so.connections, durationSec: so.durationSec, closeEachRequest: sc.mode === 'close' }),
+    so.gen.run({ port: t.port, path: (so.paths ?? BODY_PATHS)[sc.size], connections: so.connections, durationSec: so.durationSec, closeEachRequest: sc.mode === 'close' }),
   );
   print(`  profiled ${t.label} (${result.rps.toFixed(0)} req/s under perf): ${file}`);
   return { scenario: name, target: t.label, file, summary };
@@ -272,6 +272,19 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
         print,
         skip: (target, reason) => skipped.push({ target, reason }),
         fail: (message) => failures.push(message),
+        profile: async (running, sc, so) => {
+          const why = perfUnavailable();
+          if (why !== undefined) return print(`--profile: ${why}; no profile recorded`);
+          // Default: this build's mcmp-edge with the AJP node.
+          const t = o.profileTarget !== undefined ? profiledTarget(running, o.profileTarget) : running.find((r) => r.kind === 'mcmp-edge' && r.label.endsWith(' ajp'));
+          if (t === undefined) return print(`--profile: no running target matches ${JSON.stringify(o.profileTarget ?? 'mcmp-edge … ajp')}`);
+          try {
+            const p = await profileScenario(t, sc, so, o.outDir !== undefined ? path.resolve(o.outDir) : RESULTS_DIR, `tomcat ${t.label.endsWith(' ajp') ? 'ajp ' : ''}`);
+            if (p !== undefined) profiles.push(p);
+          } catch (e) {
+            print(`  profiling ${t.label} failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        },
       })) {
         scenarios.push(r);
         print(scenarioTable(r));

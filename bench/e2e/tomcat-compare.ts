@@ -9,7 +9,8 @@ import type { BenchOptions } from '../args';
 import { scenarioList } from '../args';
 import { BODY_SIZES, type BodySize } from './backend';
 import type { LoadGenerator } from './load';
-import { runScenario, warmUp, type ScenarioResult } from './scenarios';
+import { runScenario, warmUp, type ScenarioOptions, type ScenarioResult } from './scenarios';
+import { PROFILE_NODE_FLAGS } from './profile';
 import { httpdTarget } from './targets/httpd';
 import { DEFAULT_EDGE_SETS, mcmpEdgeTarget } from './targets/mcmp-edge';
 import type { RunningTarget, TargetSpec } from './targets/types';
@@ -30,6 +31,8 @@ export interface TomcatComparisonDeps {
   /** Reports a target that could not run (its label and why). */
   readonly skip: (target: string, reason: string) => void;
   readonly fail: (message: string) => void;
+  /** --profile: one more run of one of `running` under perf after a scenario's rounds. */
+  readonly profile?: (running: readonly RunningTarget[], sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions) => Promise<void>;
 }
 
 export async function runTomcatComparison(o: BenchOptions, d: TomcatComparisonDeps): Promise<ScenarioResult[]> {
@@ -41,6 +44,8 @@ export async function runTomcatComparison(o: BenchOptions, d: TomcatComparisonDe
   }
   const threads = Math.max(...o.threads);
   const edgeSets = [...DEFAULT_EDGE_SETS, ...o.edgeSets];
+  const nodeFlags = o.profile ? PROFILE_NODE_FLAGS : [];
+  const ajp = { type: 'ajp', contexts: [CONTEXT], ready: READY } as const;
   let tomcat: Tomcat | undefined;
   const running: RunningTarget[] = [];
   const results: ScenarioResult[] = [];
@@ -50,8 +55,10 @@ export async function runTomcatComparison(o: BenchOptions, d: TomcatComparisonDe
     d.print(`\nAJP comparison: Tomcat pid ${tomcat.pid}, HTTP ${tomcat.httpPort}, AJP ${tomcat.ajpPort}`);
     const specs: Array<{ spec: TargetSpec; port: number }> = [
       { spec: { kind: 'direct', label: 'tomcat direct', unavailable: () => undefined, start: async (ctx) => ({ label: 'tomcat direct', kind: 'direct', port: ctx.backendPort, pid: undefined, stop: () => Promise.resolve() }) }, port: tomcat.httpPort },
-      { spec: mcmpEdgeTarget(threads, edgeSets, 'default', { type: 'http', contexts: [CONTEXT], ready: READY }), port: tomcat.httpPort },
-      { spec: mcmpEdgeTarget(threads, edgeSets, 'default', { type: 'ajp', contexts: [CONTEXT], ready: READY }), port: tomcat.ajpPort },
+      { spec: mcmpEdgeTarget(threads, edgeSets, 'default', { type: 'http', contexts: [CONTEXT], ready: READY }, { nodeFlags }), port: tomcat.httpPort },
+      // --baseline: the other build with the same AJP node, in the same rounds (before/after of the AJP client).
+      ...(o.baseline !== undefined ? [{ spec: mcmpEdgeTarget(threads, edgeSets, 'default', ajp, { checkout: o.baseline, nodeFlags }), port: tomcat.ajpPort }] : []),
+      { spec: mcmpEdgeTarget(threads, edgeSets, 'default', ajp, { nodeFlags }), port: tomcat.ajpPort },
     ];
     if (o.peers.includes('httpd')) {
       specs.push({ spec: httpdTarget({ scheme: 'http', label: 'httpd http', ready: READY }), port: tomcat.httpPort });
@@ -74,12 +81,13 @@ export async function runTomcatComparison(o: BenchOptions, d: TomcatComparisonDe
         if (spec.kind === 'mcmp-edge') d.fail(`${spec.label}: ${msg}`);
       }
     }
-    const so = { gen: d.gen, connections: o.connections, durationSec: o.durationSec, rounds: o.rounds, warmupSec: o.warmupSec, backendPid: tomcat.pid, print: d.print, paths: PATHS };
+    const so: ScenarioOptions = { gen: d.gen, connections: o.connections, durationSec: o.durationSec, rounds: o.rounds, warmupSec: o.warmupSec, backendPid: tomcat.pid, print: d.print, paths: PATHS };
     await warmUp(running, so);
     for (const sc of scenarioList(o)) {
       d.print('');
       const r = await runScenario(sc, running, so);
       results.push({ ...r, name: `Tomcat ${r.name}` });
+      await d.profile?.(running, sc, so);
       for (const t of r.targets) {
         if (t.failure !== undefined && t.kind === 'mcmp-edge') d.fail(`${t.label} in Tomcat ${r.name}: ${t.failure.split('\n')[0] as string}`);
       }
