@@ -14,7 +14,8 @@ import {
   getBodyChunkLength,
   packetSizeFrom,
   payloadLength,
-  sendBodyChunkRange,
+  BODY_CHUNK_DATA,
+  sendBodyChunkLength,
   type ForwardRequest,
 } from '../../../src/forward/upstream/ajp/protocol';
 import { capturedPacket, exchangePackets } from './captures';
@@ -107,8 +108,8 @@ test('container packets: captured SEND_HEADERS, SEND_BODY_CHUNK, END_RESPONSE, G
   assert.equal(decoded.reason, '', 'the reason "200" means no reason');
   assert.deepEqual(decoded.headers.map((b) => b.toString()), ['Content-Type', 'text/plain;charset=UTF-8', 'Content-Length', '474']);
   const chunk = capturedPacket(41, 5);
-  const [from, to] = sendBodyChunkRange(chunk, 4, chunk.length);
-  assert.equal(chunk.subarray(from, to).toString(), 'ok\n');
+  const n = sendBodyChunkLength(chunk, 4, chunk.length);
+  assert.equal(chunk.subarray(4 + BODY_CHUNK_DATA, 4 + BODY_CHUNK_DATA + n).toString(), 'ok\n');
   const keep = capturedPacket(41, 12);
   const close = capturedPacket(41, 6);
   assert.equal(endResponseReuse(keep, 4, keep.length), true);
@@ -128,7 +129,7 @@ test('malformed container packets are protocol errors (AJP.md §6.4)', () => {
   assert.throws(() => payloadLength(Buffer.from([0x41, 0x42, 0x1f, 0xfd]), 0, 8192), /exceeds the packet size/);
   assert.equal(payloadLength(Buffer.from([0x41, 0x42, 0x1f, 0xfc]), 0, 8192), 8188);
   const shortChunk = Buffer.from([0x41, 0x42, 0x00, 0x06, 0x03, 0x00, 0x05, 0x61, 0x62, 0x00]);
-  assert.throws(() => sendBodyChunkRange(shortChunk, 4, shortChunk.length), /disagrees/);
+  assert.throws(() => sendBodyChunkLength(shortChunk, 4, shortChunk.length), /disagrees/);
   const truncatedHead = head200Truncated();
   assert.throws(() => decodeSendHeaders(truncatedHead, 4, truncatedHead.length), /beyond the packet/);
   assert.throws(() => endResponseReuse(Buffer.from([0x41, 0x42, 0x00, 0x01, 0x05]), 4, 5), /reuse byte/);
@@ -146,4 +147,71 @@ test('ProxyIOBufferSize as httpd takes it: at least 8192, at most 65536, rounded
   assert.equal(packetSizeFrom(10000), 10240);
   assert.equal(packetSizeFrom(65536), 65536);
   assert.equal(packetSizeFrom(100000), 65536);
+});
+
+const PLAIN_REQUEST: ForwardRequest = { method: 'GET', protocol: 'HTTP/1.1', uri: '/a', remoteAddr: '127.0.0.1', serverName: 'a', serverPort: 80, isSsl: false, headers: ['host', 'a'], query: null, route: '', secret: '', remotePort: -1, localAddr: '' };
+
+test('FORWARD_REQUEST packets are written in place and handed out as views: each stays intact while later ones are built', () => {
+  const first = encodeForwardRequest({ ...PLAIN_REQUEST, uri: '/first' }, 8192);
+  const copy = Buffer.from(first);
+  // Enough later packets to fill several slabs, some of them refused half-way.
+  for (let i = 0; i < 2000; i++) {
+    encodeForwardRequest({ ...PLAIN_REQUEST, uri: `/later/${i}`, headers: ['x-pad', 'p'.repeat(i % 300)] }, 8192);
+    assert.throws(() => encodeForwardRequest({ ...PLAIN_REQUEST, headers: ['x', 'a\nb'] }, 8192), /CR, LF or NUL/);
+  }
+  assert.deepEqual(first, copy);
+  assert.equal(decodeForward(first).uri, '/first');
+});
+
+test('strings go out as latin1 bytes, and the byte written is the one checked for CR, LF and NUL', () => {
+  const p = encodeForwardRequest({ ...PLAIN_REQUEST, headers: ['x-latin1', 'caf\u00e9 \u00ff'] }, 8192);
+  assert.ok(p.includes(Buffer.from('caf\u00e9 \u00ff\0', 'latin1')));
+  // U+010D, U+010A, U+0100: latin1 writes their low byte (0x0D, 0x0A, 0x00), so they are refused like CR, LF, NUL.
+  for (const c of ['\u010d', '\u010a', '\u0100', '\r', '\n', '\0']) {
+    assert.throws(() => encodeForwardRequest({ ...PLAIN_REQUEST, headers: ['x', `a${c}b`] }, 8192), /CR, LF or NUL/, JSON.stringify(c));
+    assert.throws(() => encodeForwardRequest({ ...PLAIN_REQUEST, uri: `/a${c}` }, 8192), /CR, LF or NUL/, JSON.stringify(c));
+  }
+  // Too large and with a CR: the CR is what is reported.
+  assert.throws(() => encodeForwardRequest({ ...PLAIN_REQUEST, headers: ['x', `${'v'.repeat(9000)}\r`] }, 8192), /CR, LF or NUL/);
+});
+
+/** A SEND_HEADERS packet: status 200, reason `reason`, headers [name, value...] (a number name is a code 0xA0nn). */
+function headPacket(reason: string | null, headers: Array<string | number>): Buffer {
+  const parts: number[] = [0x04, 0x00, 0xc8];
+  const str = (s: string): void => {
+    parts.push(s.length >> 8, s.length & 0xff, ...Buffer.from(s, 'latin1'), 0);
+  };
+  if (reason === null) parts.push(0xff, 0xff);
+  else str(reason);
+  parts.push(0, headers.length / 2);
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string | number;
+    if (typeof name === 'number') parts.push(0xa0, name);
+    else str(name);
+    str(headers[i + 1] as string);
+  }
+  const payload = Buffer.from(parts);
+  return Buffer.concat([Buffer.from([0x41, 0x42, payload.length >> 8, payload.length & 0xff]), payload]);
+}
+
+test('SEND_HEADERS: Content-Length read from the bytes (coded or spelled in any case); names and values outlive the packet', () => {
+  const decode = (p: Buffer): ReturnType<typeof decodeSendHeaders> => decodeSendHeaders(p, 4, p.length);
+  assert.equal(decode(headPacket('200', [0x03, '474'])).contentLength, 474);
+  assert.equal(decode(headPacket('OK', ['CONTENT-length', '12'])).contentLength, 12);
+  assert.equal(decode(headPacket('OK', [0x01, 'text/plain'])).contentLength, -1);
+  assert.equal(decode(headPacket('OK', [0x03, '12a'])).contentLength, -1);
+  assert.equal(decode(headPacket('OK', [0x03, ''])).contentLength, -1);
+  assert.equal(decode(headPacket('OK', [0x03, '1234567890123456'])).contentLength, -1);
+  assert.equal(decode(headPacket('OK', [0x03, '123456789012345'])).contentLength, 123456789012345);
+  assert.equal(decode(headPacket('OK', [0x03, '7', 'Content-Length', '7'])).contentLength, 7);
+  assert.equal(decode(headPacket('OK', [0x03, '7', 'Content-Length', '8'])).contentLength, -1);
+  assert.equal(decode(headPacket('OK', [0x03, 'x', 'Content-Length', '8'])).contentLength, 8, 'as before: a number after no number counts');
+  assert.equal(decode(headPacket('200', [])).reason, '');
+  assert.equal(decode(headPacket('201', [])).reason, '201', 'a number that is not the status is a phrase');
+  assert.equal(decode(headPacket('Fine\x01\x7f day', [])).reason, 'Fine day');
+  assert.equal(decode(headPacket(null, [])).reason, '');
+  const p = headPacket('OK', ['X-Name', 'value', 0x07, 'a=b']);
+  const d = decode(p);
+  p.fill(0x7a);
+  assert.deepEqual(d.headers.map((b) => b.toString('latin1')), ['X-Name', 'value', 'Set-Cookie', 'a=b']);
 });

@@ -34,7 +34,8 @@ import {
   isCpong,
   maxDataBytes,
   payloadLength,
-  sendBodyChunkRange,
+  sendBodyChunkLength,
+  BODY_CHUNK_DATA,
 } from './protocol';
 import type { AjpRequest, AjpRequestCarrier } from './request';
 import { Deadline } from '../deadline';
@@ -397,13 +398,14 @@ export class AjpConnection implements AjpRequestCarrier {
         this.#onSendHeaders(req, buf, start, end);
         return;
       case ContainerMessage.SendBodyChunk: {
-        const [from, to] = sendBodyChunkRange(buf, start, end);
-        if (to === from) return; // a flush: every chunk is written to the client at once anyway (D-AJP-11)
+        const n = sendBodyChunkLength(buf, start, end);
+        if (n === 0) return; // a flush: every chunk is written to the client at once anyway (D-AJP-11)
         if (!this.#headSeen) throw new AjpProtocolError('SEND_BODY_CHUNK before SEND_HEADERS');
-        this.#bodyRead += to - from;
+        this.#bodyRead += n;
         if (this.#declared >= 0 && this.#bodyRead > this.#declared) throw new AjpProtocolError('more body than Content-Length announced');
         if (this.#bodyless) return;
-        const more2 = req.handler.onData?.(buf.subarray(from, to));
+        const from = start + BODY_CHUNK_DATA;
+        const more2 = req.handler.onData?.(buf.subarray(from, from + n));
         if (this.#req === req && more2 === false) this.#pause();
         return;
       }
@@ -434,20 +436,10 @@ export class AjpConnection implements AjpRequestCarrier {
     const status = head.status;
     if (status < 200) throw new AjpProtocolError(`interim status ${status} over AJP`);
     this.#bodyless = req.method === 'HEAD' || status === 204 || status === 304;
-    const h = head.headers;
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      const name = h[i] as Buffer;
-      if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
-        const v = (h[i + 1] as Buffer).toString('latin1');
-        const n = /^\d{1,15}$/.test(v) ? Number(v) : -1;
-        // Two different lengths, or one that is no number: nothing to check the body against.
-        this.#declared = this.#declared >= 0 && this.#declared !== n ? -1 : n;
-      }
-    }
-    if (this.#bodyless) this.#declared = -1;
+    this.#declared = this.#bodyless ? -1 : head.contentLength;
     this.#deadline.arm(TimerKind.Body, this.#settings.responseTimeoutMs);
     const resume = (req.resume ??= () => this.#resume(req));
-    const go = req.handler.onHeaders?.(status, h, resume, head.reason);
+    const go = req.handler.onHeaders?.(status, head.headers, resume, head.reason);
     if (this.#req === req && go === false) this.#pause();
   }
 

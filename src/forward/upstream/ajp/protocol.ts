@@ -113,52 +113,107 @@ export interface ForwardRequest {
   readonly localAddr: string;
 }
 
-/** Writes into a scratch buffer, refusing to go past the packet size. */
-class PacketWriter {
-  readonly #buf: Buffer;
-  #pos = HEADER_BYTES;
+/** Each FORWARD_REQUEST is written in place into a slab of this size and handed out as a view of it (Buffer's own pool does the same). */
+const SLAB_BYTES = 64 * 1024;
 
-  constructor(buf: Buffer) {
-    this.#buf = buf;
+/**
+ * Writes one packet at a time into the current slab, refusing to go past the
+ * packet size. Strings are written char by char (latin1: the low byte of each
+ * UTF-16 unit, as Buffer#write does) and checked in the same pass: no regex
+ * and no call into C++ per field.
+ */
+class PacketWriter {
+  #slab: Buffer = Buffer.allocUnsafe(0);
+  /** Bytes of the slab handed out. */
+  #used = 0;
+  #start = 0;
+  #pos = 0;
+  #limit = 0;
+
+  begin(packetSize: number): void {
+    if (this.#slab.length - this.#used < packetSize) {
+      // Earlier packets keep the old slab alive as long as their requests need them.
+      this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, packetSize));
+      this.#used = 0;
+    }
+    this.#start = this.#used;
+    this.#pos = this.#start + HEADER_BYTES;
+    this.#limit = this.#start + packetSize;
+  }
+
+  #tooLarge(): AjpRequestTooLargeError {
+    return new AjpRequestTooLargeError(this.#limit - this.#start);
   }
 
   byte(v: number): void {
-    if (this.#pos + 1 > this.#buf.length) throw new AjpRequestTooLargeError(this.#buf.length);
-    this.#buf[this.#pos++] = v;
+    if (this.#pos + 1 > this.#limit) throw this.#tooLarge();
+    this.#slab[this.#pos++] = v;
   }
 
   int16(v: number): void {
-    if (this.#pos + 2 > this.#buf.length) throw new AjpRequestTooLargeError(this.#buf.length);
-    this.#buf.writeUInt16BE(v, this.#pos);
-    this.#pos += 2;
+    const pos = this.#pos;
+    if (pos + 2 > this.#limit) throw this.#tooLarge();
+    const buf = this.#slab;
+    buf[pos] = v >>> 8;
+    buf[pos + 1] = v & 0xff;
+    this.#pos = pos + 2;
   }
 
-  /** A string field; null writes the null string (0xFFFF). CR, LF and NUL are refused (AJP.md §1.1). */
+  /** A string field; null writes the null string (0xFFFF). A CR, LF or NUL byte is refused (AJP.md §1.1). */
   string(s: string | null): void {
     if (s === null) {
       this.int16(0xffff);
       return;
     }
-    if (/[\r\n\0]/.test(s)) throw new AjpInvalidRequestError('CR, LF or NUL in a request field');
     const n = s.length;
-    if (n >= 0xffff || this.#pos + 3 + n > this.#buf.length) throw new AjpRequestTooLargeError(this.#buf.length);
-    this.#buf.writeUInt16BE(n, this.#pos);
-    this.#buf.write(s, this.#pos + 2, n, 'latin1');
-    this.#buf[this.#pos + 2 + n] = 0;
-    this.#pos += 3 + n;
+    let pos = this.#pos;
+    if (n >= 0xffff || pos + 3 + n > this.#limit) {
+      if (hasForbiddenByte(s)) throw forbidden();
+      throw this.#tooLarge();
+    }
+    const buf = this.#slab;
+    buf[pos] = n >>> 8;
+    buf[pos + 1] = n & 0xff;
+    pos += 2;
+    for (let i = 0; i < n; i++) {
+      // The byte latin1 writes (the Uint8Array store keeps the low 8 bits): that is the byte checked.
+      const c = s.charCodeAt(i) & 0xff;
+      if (c === 13 || c === 10 || c === 0) throw forbidden();
+      buf[pos++] = c;
+    }
+    buf[pos] = 0;
+    this.#pos = pos + 1;
   }
 
-  /** The finished packet, header filled in, in memory of its own. */
+  /** The finished packet, header filled in: a view of the slab no later packet overwrites. */
   finish(): Buffer {
-    const buf = this.#buf;
-    buf[0] = TO_CONTAINER_0;
-    buf[1] = TO_CONTAINER_1;
-    buf.writeUInt16BE(this.#pos - HEADER_BYTES, 2);
-    return Buffer.from(buf.subarray(0, this.#pos));
+    const buf = this.#slab;
+    const start = this.#start;
+    const pos = this.#pos;
+    const n = pos - start - HEADER_BYTES;
+    buf[start] = TO_CONTAINER_0;
+    buf[start + 1] = TO_CONTAINER_1;
+    buf[start + 2] = n >>> 8;
+    buf[start + 3] = n & 0xff;
+    // The next packet starts 8-aligned.
+    this.#used = (pos + 7) & ~7;
+    return buf.subarray(start, pos);
   }
 }
 
-let scratch = Buffer.allocUnsafe(DEFAULT_PACKET_SIZE);
+function hasForbiddenByte(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) & 0xff;
+    if (c === 13 || c === 10 || c === 0) return true;
+  }
+  return false;
+}
+
+function forbidden(): AjpInvalidRequestError {
+  return new AjpInvalidRequestError('CR, LF or NUL in a request field');
+}
+
+const writer = new PacketWriter();
 
 /**
  * The FORWARD_REQUEST packet for one request (D-AJP-14, D-AJP-16: attributes
@@ -166,8 +221,8 @@ let scratch = Buffer.allocUnsafe(DEFAULT_PACKET_SIZE);
  * `packetSize` (D-AJP-15: answered 400 before any connection is used).
  */
 export function encodeForwardRequest(req: ForwardRequest, packetSize: number): Buffer {
-  if (scratch.length !== packetSize) scratch = Buffer.allocUnsafe(packetSize);
-  const w = new PacketWriter(scratch);
+  const w = writer;
+  w.begin(packetSize);
   const code = METHOD_CODES.get(req.method);
   w.byte(FORWARD_REQUEST);
   w.byte(code ?? STORED_METHOD);
@@ -249,13 +304,13 @@ export function messageType(payload: Buffer, start: number): number {
   return payload[start] as number;
 }
 
-/** Reads fields of one payload, each checked to lie inside it (AJP.md §1.1). */
+/** Reads fields of one payload, each checked to lie inside it (AJP.md §1.1). One reader, reset per packet. */
 class PayloadReader {
-  readonly #buf: Buffer;
-  #pos: number;
-  readonly #end: number;
+  #buf: Buffer = Buffer.allocUnsafe(0);
+  #pos = 0;
+  #end = 0;
 
-  constructor(buf: Buffer, start: number, end: number) {
+  reset(buf: Buffer, start: number, end: number): void {
     this.#buf = buf;
     this.#pos = start;
     this.#end = end;
@@ -287,7 +342,7 @@ class PayloadReader {
     return s;
   }
 
-  /** A header name: a code 0xA0xx from the table, or a string. */
+  /** A header name: a code 0xA0xx from the table (a shared Buffer), or a string (a view into the payload). */
   headerName(): Buffer {
     if (this.#pos + 2 > this.#end) throw new AjpProtocolError('header name beyond the packet');
     if (this.#buf[this.#pos] === CODED_NAME_MARK) {
@@ -299,9 +354,12 @@ class PayloadReader {
     }
     const s = this.string();
     if (s === null) throw new AjpProtocolError('null response header name');
-    return Buffer.from(s);
+    return s;
   }
 }
+
+const reader = new PayloadReader();
+const CONTENT_LENGTH_NAME = RESPONSE_HEADER_NAMES[2] as Buffer;
 
 /** A decoded SEND_HEADERS (AJP.md §4.1); names and values in memory of their own. */
 export interface ResponseHead {
@@ -310,39 +368,94 @@ export interface ResponseHead {
   readonly reason: string;
   /** [name, value, ...] as the exchange takes them. */
   readonly headers: Buffer[];
+  /** The Content-Length announced: -1 when none, when it is not 1–15 digits, or when two differ. */
+  readonly contentLength: number;
 }
 
+/**
+ * Decodes SEND_HEADERS. The payload is copied once (the read buffer is
+ * reused); names and values are views of that copy, so the exchange can keep
+ * them.
+ */
 export function decodeSendHeaders(payload: Buffer, start: number, end: number): ResponseHead {
-  const r = new PayloadReader(payload, start + 1, end);
+  const own = Buffer.allocUnsafe(end - start);
+  payload.copy(own, 0, start, end);
+  const r = reader;
+  r.reset(own, 1, own.length);
   const status = r.int16();
   if (status < 100 || status > 999) throw new AjpProtocolError(`status ${status} out of range`);
-  const reasonBytes = r.string();
-  let reason = reasonBytes === null ? '' : reasonBytes.toString('latin1');
-  // Tomcat sends the number as the reason; a real phrase passes without CTLs.
-  if (reason === String(status)) reason = '';
-  else reason = reason.replace(/[\x00-\x1f\x7f]/g, '');
+  const reason = reasonOf(r.string(), status);
   const count = r.int16();
   const headers: Buffer[] = [];
+  let contentLength = -1;
   for (let i = 0; i < count; i++) {
     const name = r.headerName();
     const value = r.string();
     if (value === null) throw new AjpProtocolError('null response header value');
-    headers.push(name, Buffer.from(value));
+    headers.push(name, value);
+    if (name === CONTENT_LENGTH_NAME || isContentLength(name)) {
+      const n = digits(value);
+      // Two different lengths, or one that is no number: nothing to check the body against.
+      contentLength = contentLength >= 0 && contentLength !== n ? -1 : n;
+    }
   }
-  return { status, reason, headers };
+  return { status, reason, headers, contentLength };
 }
 
+/** The reason phrase: Tomcat sends the number (→ ''); a real phrase passes without CTLs. */
+function reasonOf(bytes: Buffer | null, status: number): string {
+  if (bytes === null) return '';
+  if (
+    bytes.length === 3 &&
+    bytes[0] === 48 + Math.floor(status / 100) &&
+    bytes[1] === 48 + (Math.floor(status / 10) % 10) &&
+    bytes[2] === 48 + (status % 10)
+  ) {
+    return '';
+  }
+  return bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, '');
+}
+
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+
+/** A header name spelled Content-Length in any case (ASCII: no latin1 letter lower-cases into it). */
+function isContentLength(name: Buffer): boolean {
+  if (name.length !== 14) return false;
+  for (let i = 0; i < 14; i++) {
+    let c = name[i] as number;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== CONTENT_LENGTH[i]) return false;
+  }
+  return true;
+}
+
+/** 1 to 15 ASCII digits as a number, else -1. */
+function digits(value: Buffer): number {
+  const n = value.length;
+  if (n < 1 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (value[i] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** Where a SEND_BODY_CHUNK's body bytes start in its payload. */
+export const BODY_CHUNK_DATA = 3;
+
 /**
- * The body bytes of a SEND_BODY_CHUNK as [start, end) of the payload. The
- * length field must agree with the payload: n + 4 (Tomcat, trailing byte) or
- * n + 3 (D-AJP-3). n = 0 is a flush.
+ * The number of body bytes of a SEND_BODY_CHUNK (they start at
+ * start + BODY_CHUNK_DATA). The length field must agree with the payload:
+ * n + 4 (Tomcat, trailing byte) or n + 3 (D-AJP-3). 0 is a flush.
  */
-export function sendBodyChunkRange(payload: Buffer, start: number, end: number): [number, number] {
+export function sendBodyChunkLength(payload: Buffer, start: number, end: number): number {
   if (end - start < 3) throw new AjpProtocolError('SEND_BODY_CHUNK without its length');
   const n = ((payload[start + 1] as number) << 8) | (payload[start + 2] as number);
   const size = end - start;
   if (size !== n + 4 && size !== n + 3) throw new AjpProtocolError(`SEND_BODY_CHUNK length ${n} disagrees with its packet (${size})`);
-  return [start + 3, start + 3 + n];
+  return n;
 }
 
 /** END_RESPONSE's reuse flag (any non-zero is true, AJP.md §4.4). */
