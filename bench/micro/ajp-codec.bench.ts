@@ -14,7 +14,7 @@ function clientHead(headers: string[]): ClientRequestHead {
   c.method = 'GET';
   c.url = '/demo/b?size=100&cl=1';
   c.host = 'proxy.example:8080';
-  c.clientAddress = '127.0.0.1';
+  c.setClientAddress('127.0.0.1');
   c.headers.push(...headers);
   c.proxyHeadersFrom = headers.length;
   return c;
