@@ -102,6 +102,8 @@ export class AjpConnection implements AjpRequestCarrier {
 
   // ---- the response ----
   #gotPacket = false;
+  /** Whole packets of request cycles taken so far: the silence deadline restarts when it moves. */
+  #packets = 0;
   #headSeen = false;
   #bodyless = false;
   /** Content-Length the container announced, -1 when none. */
@@ -227,8 +229,12 @@ export class AjpConnection implements AjpRequestCarrier {
       body.on('end', this.#onStreamEnd);
       body.on('error', this.#onStreamError);
     }
-    // The head and an unasked first data packet: one write.
     const io = this.#io;
+    if (this.#asks === 0) {
+      io.writeBuffer(req.packet);
+      return;
+    }
+    // The head and the unasked first data packet: one write.
     io.cork();
     io.writeBuffer(req.packet);
     this.#answerAsks(req);
@@ -320,6 +326,7 @@ export class AjpConnection implements AjpRequestCarrier {
       return;
     }
     this.#parsing = true;
+    const packets = this.#packets;
     try {
       this.#parse(buf, start, end);
     } catch (err) {
@@ -328,6 +335,8 @@ export class AjpConnection implements AjpRequestCarrier {
     } finally {
       this.#parsing = false;
     }
+    // A whole packet came: the node is not silent. Once per read, not per packet (a refresh reads libuv's clock).
+    if (this.#packets !== packets && (this.#deadline.kind === TimerKind.Body || this.#deadline.kind === TimerKind.Headers)) this.#deadline.refresh();
   }
 
   #parse(buf: Buffer, start: number, end: number): void {
@@ -392,7 +401,7 @@ export class AjpConnection implements AjpRequestCarrier {
       return;
     }
     this.#gotPacket = true;
-    if (this.#deadline.kind === TimerKind.Body || this.#deadline.kind === TimerKind.Headers) this.#deadline.refresh();
+    this.#packets++;
     switch (buf[start]) {
       case ContainerMessage.SendHeaders:
         this.#onSendHeaders(req, buf, start, end);
