@@ -14,7 +14,7 @@ import { ForwardingPool } from './forward/pool';
 import { AcceptGovernor, autoMaxConnections } from './forward/accept-governor';
 import { raiseFdLimit } from './fd-limit';
 import type { Logger } from './log';
-import { McmpHandler } from './mcmp/handler';
+import { McmpHandler, type McmpReply } from './mcmp/handler';
 import { AllowList } from './mcmp/http/allow';
 import type { HttpRequest } from './mcmp/http/parser';
 import { ManagerServer, type HttpResponse } from './mcmp/http/server';
@@ -296,7 +296,8 @@ export class McmpEdge {
     this.#logger.info({ applied }, 'configuration reloaded');
   }
 
-  async #dispatch(req: HttpRequest): Promise<HttpResponse> {
+  /** MCMP replies that need no waiting (most STATUS) come back without a promise. */
+  #dispatch(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
     const accept = req.header('accept') ?? '';
     const peer = req.remoteAddress;
     if (McmpHandler.METHODS.has(req.methodUpper)) {
@@ -304,10 +305,20 @@ export class McmpEdge {
         this.#mcmpCounts.record(req.methodUpper, 403, undefined);
         return forbidden('this address may not send MCMP');
       }
-      const reply = await this.#handler.handle({ methodUpper: req.methodUpper, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
-      this.#mcmpCounts.record(req.methodUpper, reply.status, reply.headers.find(([name]) => name === 'Mess')?.[1]);
-      return reply;
+      const method = req.methodUpper;
+      const reply = this.#handler.handle({ methodUpper: method, target: req.target, accept, body: req.body, bodyTooLarge: req.bodyTooLarge, peer });
+      if (reply instanceof Promise) return reply.then((r) => this.#counted(method, r));
+      return this.#counted(method, reply);
     }
+    return this.#dispatchPage(req, accept, peer);
+  }
+
+  #counted(method: string, reply: McmpReply): McmpReply {
+    this.#mcmpCounts.record(method, reply.status, reply.status === 200 ? undefined : reply.headers.find(([name]) => name === 'Mess')?.[1]);
+    return reply;
+  }
+
+  async #dispatchPage(req: HttpRequest, accept: string, peer: string): Promise<HttpResponse> {
     const pathOnly = req.target.split('?')[0];
     if (pathOnly === this.options.managerPath) {
       if (!this.#pageAllow.allows(peer)) return forbidden('this address may not see the status page');

@@ -31,9 +31,9 @@ export const mcmpHandlerSuite: MicroSuite = {
     const info = request('INFO', '');
     const enable = request('ENABLE-APP', 'JVMRoute=node5&Alias=localhost,app.example.com&Context=/app3');
     return [
-      { name: 'STATUS Load=87 (EnableOptions Off: no probe)', async: true, fn: () => f.handler.handle(status) },
-      { name: 'INFO, plain text', async: true, fn: () => f.handler.handle(info) },
-      { name: 'ENABLE-APP of an enabled context', async: true, fn: () => f.handler.handle(enable) },
+      { name: 'STATUS Load=87 (EnableOptions Off: no probe)', async: true, fn: () => Promise.resolve(f.handler.handle(status)) },
+      { name: 'INFO, plain text', async: true, fn: () => Promise.resolve(f.handler.handle(info)) },
+      { name: 'ENABLE-APP of an enabled context', async: true, fn: () => Promise.resolve(f.handler.handle(enable)) },
     ];
   },
 };

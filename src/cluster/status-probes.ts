@@ -24,12 +24,22 @@ export interface StatusProbesOptions {
 }
 
 interface Verdict {
-  readonly identity: string;
+  /** The node as probed: a probe answers only for the same identity. */
+  readonly generation: number;
+  readonly route: string;
+  readonly type: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pingUs: number;
   readonly startedAt: number;
   /** undefined while the probe runs. */
   finishedAt: number | undefined;
   ok: boolean;
   readonly pending: Promise<boolean>;
+}
+
+function sameNode(v: Verdict, node: NodeRow, generation: number): boolean {
+  return v.generation === generation && v.route === node.route && v.type === node.type && v.host === node.host && v.port === node.port && v.pingUs === node.pingUs;
 }
 
 export class StatusProbes {
@@ -47,15 +57,26 @@ export class StatusProbes {
     return this.#started;
   }
 
+  /**
+   * The verdict of a finished success that may still answer a STATUS for
+   * this node (see the module comment), or undefined when the STATUS must
+   * wait for a probe: then check() starts or joins one. Lets a STATUS flood
+   * be answered without a promise per message.
+   */
+  known(node: NodeRow, generation: number): true | undefined {
+    const last = this.#last.get(node.id);
+    if (last === undefined || last.finishedAt === undefined || !last.ok || !sameNode(last, node, generation)) return undefined;
+    return this.#stillGood(node.id, last) ? true : undefined;
+  }
+
   /** Resolves true when the node passed a check that is recent enough (see the module comment); never rejects. */
   check(node: NodeRow, generation: number): Promise<boolean> {
-    const identity = `${generation}\u0000${node.route}\u0000${node.type}\u0000${node.host}\u0000${node.port}\u0000${node.pingUs}`;
     const last = this.#last.get(node.id);
-    if (last !== undefined && last.identity === identity) {
+    if (last !== undefined && sameNode(last, node, generation)) {
       if (last.finishedAt === undefined) return last.pending;
       if (last.ok && this.#stillGood(node.id, last)) return last.pending;
     }
-    return this.#start(node, identity);
+    return this.#start(node, generation);
   }
 
   #stillGood(n: number, v: Verdict): boolean {
@@ -65,13 +86,24 @@ export class StatusProbes {
     return this.#o.errorTime(n) < Math.floor(v.startedAt / 1000);
   }
 
-  #start(node: NodeRow, identity: string): Promise<boolean> {
+  #start(node: NodeRow, generation: number): Promise<boolean> {
     this.#started++;
     const pending = this.#o.prober.probe(node).then(
       (ok) => ok,
       () => false,
     );
-    const v: Verdict = { identity, startedAt: this.#o.now(), finishedAt: undefined, ok: false, pending };
+    const v: Verdict = {
+      generation,
+      route: node.route,
+      type: node.type,
+      host: node.host,
+      port: node.port,
+      pingUs: node.pingUs,
+      startedAt: this.#o.now(),
+      finishedAt: undefined,
+      ok: false,
+      pending,
+    };
     this.#last.set(node.id, v);
     void pending.then((ok) => {
       v.ok = ok;

@@ -117,7 +117,7 @@ export class StatusPage {
   /** Runs a page command through the MCMP handler; returns the first failed reply, if any. */
   async #command(cmd: string, range: string, params: Map<string, string>, peer: string): Promise<McmpReply | undefined> {
     if (!APP_COMMANDS.has(cmd)) return errorReply(new McmpError('SCMDUNS'));
-    const run = (target: string, body: Buffer): Promise<McmpReply> => this.#handler.handle({ methodUpper: cmd, target, accept: '', body, bodyTooLarge: false, peer });
+    const run = (target: string, body: Buffer): McmpReply | Promise<McmpReply> => this.#handler.handle({ methodUpper: cmd, target, accept: '', body, bodyTooLarge: false, peer });
     const replies: McmpReply[] = [];
     if (range === 'NODE') {
       replies.push(await run('/*', mcmpBody([['JVMRoute', params.get('jvmroute')]])));

@@ -109,23 +109,44 @@ export class McmpHandler {
     this.#logger = opts.logger;
   }
 
-  async handle(req: McmpRequestInfo): Promise<McmpReply> {
+  /**
+   * The reply to one MCMP request: a value when the command finished without
+   * waiting (most STATUS, every CONFIG and *-APP), else a promise. Failures
+   * other than MCMP errors always come as a rejected promise.
+   */
+  handle(req: McmpRequestInfo): McmpReply | Promise<McmpReply> {
     // Method names are case-insensitive (MCMP.md §1.2); the listener upper-cases, this makes sure.
     const method = req.methodUpper.toUpperCase();
+    let result: CommandResult | Promise<CommandResult>;
     try {
       if (!McmpHandler.METHODS.has(method)) throw new McmpError('SCMDUNS');
       if (req.bodyTooLarge) throw new McmpError('SMESPAR');
       // The grammar runs for every method before dispatch, so even an INFO with `<` is refused.
       const pairs = parseMcmpBody(req.body);
-      const result = await this.#dispatch(method, pairs, req);
-      if (this.#logger.isLevelEnabled('debug')) this.#logger.debug({ method, route: result.route, result: result.result ?? 'OK', peer: req.peer }, 'MCMP');
-      const headers = result.body === '' ? NO_HEADERS : result.contentType === undefined ? TEXT_PLAIN : [['Content-Type', result.contentType] as const];
-      return { status: 200, headers, body: result.body };
+      result = this.#dispatch(method, pairs, req);
     } catch (err) {
-      if (!(err instanceof McmpError)) throw err;
-      this.#logger.warn({ method, peer: req.peer, type: err.type, mess: err.mess }, 'MCMP request refused');
-      return errorReply(err);
+      return this.#refused(method, req, err);
     }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => this.#reply(method, req, r),
+        (err: unknown) => this.#refused(method, req, err),
+      );
+    }
+    return this.#reply(method, req, result);
+  }
+
+  #reply(method: string, req: McmpRequestInfo, result: CommandResult): McmpReply {
+    if (this.#logger.isLevelEnabled('debug')) this.#logger.debug({ method, route: result.route, result: result.result ?? 'OK', peer: req.peer }, 'MCMP');
+    const headers = result.body === '' ? NO_HEADERS : result.contentType === undefined ? TEXT_PLAIN : [['Content-Type', result.contentType] as const];
+    return { status: 200, headers, body: result.body };
+  }
+
+  /** The error reply of an MCMP error; anything else is a failure of ours (a rejection, as from the async path). */
+  #refused(method: string, req: McmpRequestInfo, err: unknown): McmpReply | Promise<McmpReply> {
+    if (!(err instanceof McmpError)) return Promise.reject(err);
+    this.#logger.warn({ method, peer: req.peer, type: err.type, mess: err.mess }, 'MCMP request refused');
+    return errorReply(err);
   }
 
   #dispatch(method: string, pairs: McmpPair[], req: McmpRequestInfo): CommandResult | Promise<CommandResult> {

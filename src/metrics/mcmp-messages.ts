@@ -14,23 +14,30 @@ export function mcmpErrorId(mess: string): string {
   return 'other';
 }
 
+type Result = 'ok' | 'refused' | 'forbidden';
+const RESULTS: readonly Result[] = ['ok', 'refused', 'forbidden'];
+
 export class McmpMessageCounts {
-  /** "COMMAND\0result" → count; result is ok, refused or forbidden. */
-  readonly #messages = new Map<string, number>();
+  /** COMMAND → count per result (ok, refused, forbidden). A fixed key per command: a STATUS flood builds no string per message. */
+  readonly #messages = new Map<string, Record<Result, number>>();
   /** "COMMAND\0reason" → count. */
   readonly #refusals = new Map<string, number>();
 
   /** One reply: its status and, for a refusal, the Mess header. */
   record(command: string, status: number, mess: string | undefined): void {
-    const result = status === 200 ? 'ok' : status === 403 ? 'forbidden' : 'refused';
-    bump(this.#messages, `${command}\0${result}`);
+    const result: Result = status === 200 ? 'ok' : status === 403 ? 'forbidden' : 'refused';
+    let counts = this.#messages.get(command);
+    if (counts === undefined) {
+      counts = { ok: 0, refused: 0, forbidden: 0 };
+      this.#messages.set(command, counts);
+    }
+    counts[result]++;
     if (result === 'refused') bump(this.#refusals, `${command}\0${mess === undefined ? 'other' : mcmpErrorId(mess)}`);
   }
 
   *messages(): Iterable<{ command: string; result: string; count: number }> {
-    for (const [key, count] of this.#messages) {
-      const [command = '', result = ''] = key.split('\0');
-      yield { command, result, count };
+    for (const [command, counts] of this.#messages) {
+      for (const result of RESULTS) if (counts[result] > 0) yield { command, result, count: counts[result] };
     }
   }
 

@@ -75,14 +75,14 @@ export class Harness {
   }
 
   send(method: string, body = '', o: SendOptions = {}): Promise<McmpReply> {
-    return this.handler.handle({
+    return Promise.resolve(this.handler.handle({
       methodUpper: method,
       target: o.target ?? '/',
       accept: o.accept ?? '',
       body: Buffer.from(body, 'utf8'),
       bodyTooLarge: o.tooLarge ?? false,
       peer: '127.0.0.1:40000',
-    });
+    }));
   }
 
   /** Sends and requires a 200. */

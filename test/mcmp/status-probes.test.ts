@@ -9,7 +9,7 @@ import { NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
 import { StatusProbes } from '../../src/cluster/status-probes';
 import type { NodeRow } from '../../src/cluster/types';
 import { NodeFlag } from '../../src/slots/counters';
-import { Harness, httpBackend } from './harness';
+import { Harness, header, httpBackend } from './harness';
 
 const status = (h: Harness, load = 100): Promise<string> => h.ok('STATUS', `JVMRoute=node1&Load=${load}`);
 
@@ -137,4 +137,85 @@ test('a slot whose node changed (generation, address) is probed anew, not answer
   await probes.check({ ...row, port: 9002, route: 'node2' }, 2);
   assert.deepEqual(probed, [9001, 9002, 9002, 9002]);
   assert.equal(probes.started, 4);
+});
+
+/** One STATUS straight through McmpHandler.handle, as the listener calls it (value or promise). */
+function handleStatus(h: Harness, body: string): ReturnType<Harness['handler']['handle']> {
+  return h.handler.handle({ methodUpper: 'STATUS', target: '/', accept: '', body: Buffer.from(body), bodyTooLarge: false, peer: '127.0.0.1:40000' });
+}
+
+test('a STATUS answered from a reused probe comes back without a promise and says exactly what the probing one said', async () => {
+  let probes = 0;
+  const h = new Harness({ prober: { probe: async () => (probes++, true) } });
+  await h.ok('CONFIG', 'JVMRoute=node1&Host=127.0.0.1&Port=9000&Type=http');
+  h.clock.advance(1);
+  const probing = handleStatus(h, 'JVMRoute=node1&Load=40');
+  assert.ok(probing instanceof Promise, 'the first STATUS waits for its probe');
+  const asyncReply = await probing;
+  assert.equal(h.counters.lbfactor(0), 40);
+  const direct = handleStatus(h, 'JVMRoute=node1&Load=41');
+  assert.ok(!(direct instanceof Promise), 'a STATUS within StatusProbeReuse is answered at once');
+  assert.equal(h.counters.lbfactor(0), 41, 'its load applies at once');
+  assert.deepEqual(direct, asyncReply, 'same status, headers and body');
+  assert.equal(probes, 1);
+  // Errors of the synchronous path are the same replies too.
+  const unknown = handleStatus(h, 'JVMRoute=nodeX&Load=41');
+  assert.ok(!(unknown instanceof Promise));
+  assert.equal(unknown.status, 500);
+  assert.equal(header(unknown, 'Type'), 'MEM');
+});
+
+test('no answer without a probe once the window passed, the node was put in error, or with StatusProbeReuse 0', async () => {
+  let probes = 0;
+  const h = new Harness({ prober: { probe: async () => (probes++, true) }, directives: [['StatusProbeReuse', 500]] });
+  await h.ok('CONFIG', 'JVMRoute=node1&Host=127.0.0.1&Port=9000&Type=http');
+  h.clock.advance(1);
+  await handleStatus(h, 'JVMRoute=node1&Load=40');
+  h.clock.advance(0.5);
+  const late = handleStatus(h, 'JVMRoute=node1&Load=40');
+  assert.ok(late instanceof Promise, 'after StatusProbeReuse the STATUS probes');
+  await late;
+  h.clock.advance(1);
+  await handleStatus(h, 'JVMRoute=node1&Load=40');
+  h.counters.markError(0, Math.floor(h.clock.now() / 1000) + 1);
+  assert.ok(handleStatus(h, 'JVMRoute=node1&Load=40') instanceof Promise, 'an error since the probe: probed again');
+  assert.equal(probes, 4);
+
+  const off = new Harness({ prober: { probe: async () => true }, directives: [['StatusProbeReuse', 0]] });
+  await off.ok('CONFIG', 'JVMRoute=node1&Host=127.0.0.1&Port=9000&Type=http');
+  await handleStatus(off, 'JVMRoute=node1&Load=40');
+  assert.ok(handleStatus(off, 'JVMRoute=node1&Load=40') instanceof Promise);
+});
+
+test('known(): only a finished success of the same node, within the window', async () => {
+  let release: (ok: boolean) => void = () => {};
+  let now = 1_800_000_000_000;
+  let errorTime = 0;
+  const probes = new StatusProbes({
+    prober: { probe: () => new Promise<boolean>((resolve) => (release = resolve)) },
+    reuseMs: () => 1000,
+    errorTime: () => errorTime,
+    now: () => now,
+  });
+  const row: NodeRow = { ...NODE_CONFIG_DEFAULTS, id: 3, route: 'node1', balancer: 'mycluster', removed: false, host: '127.0.0.1', port: 9001, type: 'http' };
+  assert.equal(probes.known(row, 1), undefined, 'never probed');
+  const pending = probes.check(row, 1);
+  assert.equal(probes.known(row, 1), undefined, 'in flight');
+  release(true);
+  assert.equal(await pending, true);
+  assert.equal(probes.known(row, 1), true);
+  assert.equal(probes.known(row, 2), undefined, 'another generation');
+  assert.equal(probes.known({ ...row, host: '127.0.0.2' }, 1), undefined, 'another address');
+  assert.equal(probes.known({ ...row, pingUs: row.pingUs + 1 }, 1), undefined, 'another ping');
+  now += 999;
+  assert.equal(probes.known(row, 1), true);
+  errorTime = Math.floor(now / 1000);
+  assert.equal(probes.known(row, 1), undefined, 'put in error since the probe started');
+  errorTime = 0;
+  now += 1;
+  assert.equal(probes.known(row, 1), undefined, 'the window passed');
+  const failing = probes.check(row, 1);
+  release(false);
+  assert.equal(await failing, false);
+  assert.equal(probes.known(row, 1), undefined, 'a failure is never known');
 });

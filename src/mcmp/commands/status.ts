@@ -39,7 +39,12 @@ export function parseStatus(pairs: readonly McmpPair[]): StatusMessage {
   return { route, load };
 }
 
-export async function statusCommand(ctx: CommandContext, pairs: readonly McmpPair[]): Promise<CommandResult> {
+/**
+ * Answers at once when the node's last probe still holds (StatusProbes.known):
+ * a STATUS flood then costs no promise per message. Otherwise it waits for a
+ * probe; both paths apply the verdict through afterProbe, so they answer alike.
+ */
+export function statusCommand(ctx: CommandContext, pairs: readonly McmpPair[]): CommandResult | Promise<CommandResult> {
   const { state } = ctx;
   const { route, load } = parseStatus(pairs);
   const node = state.findNode(route);
@@ -49,25 +54,32 @@ export async function statusCommand(ctx: CommandContext, pairs: readonly McmpPai
   book.silenceReported = false;
   const generation = book.generation;
 
-  let ok: boolean;
-  if (node.removed) {
-    ok = false;
-  } else if (load === -1) {
+  if (node.removed) return statusResult(ctx, route, load, false);
+  if (load === -1) {
     // No probe: the node says its connector is down.
     state.counters.applyLoad(node.id, -1, Math.floor(state.now() / 1000));
-    ok = true;
-  } else {
-    const probed = await ctx.statusProbes.check(node, generation);
-    // The slot may have changed hands while the probe ran; then nothing is applied.
-    const still = state.node(node.id);
-    const current = still !== undefined && still.route === route && !still.removed && state.bookkeeping(node.id).generation === generation;
-    ok = probed && current;
-    if (current) {
-      const nowSeconds = Math.floor(state.now() / 1000);
-      if (!probed) state.counters.markError(node.id, nowSeconds);
-      else if (load !== undefined) state.counters.applyLoad(node.id, load, nowSeconds);
-    }
+    return statusResult(ctx, route, load, true);
   }
+  const known = ctx.statusProbes.known(node, generation);
+  if (known !== undefined) return statusResult(ctx, route, load, afterProbe(ctx, node.id, route, load, generation, known));
+  return ctx.statusProbes.check(node, generation).then((probed) => statusResult(ctx, route, load, afterProbe(ctx, node.id, route, load, generation, probed)));
+}
+
+/** Applies a probe's verdict to node `id` if it is still the node probed; returns the STATUS verdict. */
+function afterProbe(ctx: CommandContext, id: number, route: string, load: number | undefined, generation: number, probed: boolean): boolean {
+  const { state } = ctx;
+  // The slot may have changed hands while the probe ran; then nothing is applied.
+  const still = state.node(id);
+  const current = still !== undefined && still.route === route && !still.removed && state.bookkeeping(id).generation === generation;
+  if (current) {
+    const nowSeconds = Math.floor(state.now() / 1000);
+    if (!probed) state.counters.markError(id, nowSeconds);
+    else if (load !== undefined) state.counters.applyLoad(id, load, nowSeconds);
+  }
+  return probed && current;
+}
+
+function statusResult(ctx: CommandContext, route: string, load: number | undefined, ok: boolean): CommandResult {
   const verdict = ok ? 'OK' : 'NOTOK';
   return { body: `Type=STATUS-RSP&JVMRoute=${route}&State=${verdict}&id=${ctx.startId}\n`, route, result: `Load=${load ?? 'none'} State=${verdict}` };
 }
