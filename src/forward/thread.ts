@@ -1,6 +1,6 @@
 // The long-lived piscina task of one forwarding thread: attach to the shared
 // tables and counters, listen, serve until the pool says stop, drain, return.
-import { HANDLE_IO } from './upstream/handle-io';
+import { HANDLE_IO } from '../net/handle-io';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log';
 import { AccessLog } from '../access-log/index';

@@ -6,7 +6,7 @@ import { it } from 'node:test';
 
 process.env.MCMP_EDGE_UPSTREAM_IO = 'stream';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { HANDLE_IO } = require('../../src/forward/upstream/handle-io') as typeof import('../../src/forward/upstream/handle-io');
+const { HANDLE_IO } = require('../../src/net/handle-io') as typeof import('../../src/net/handle-io');
 
 it('the h1 client below runs on node:net streams', () => {
   assert.equal(HANDLE_IO.binding, null);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Deadline } from '../../src/forward/upstream/deadline';
-import { HANDLE_IO, HandleIo } from '../../src/forward/upstream/handle-io';
+import { HANDLE_IO, HandleIo } from '../../src/net/handle-io';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

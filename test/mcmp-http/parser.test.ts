@@ -96,6 +96,40 @@ test('a body that arrives whole is a view of the input, not a copy', () => {
   assert.equal((requests[0] as HttpRequest).body.buffer, input.buffer);
 });
 
+test('transientChunks: every split of a stream pushed through one reused buffer parses as the whole, nothing aliases it', () => {
+  const stream = JAVA_CONFIG
+    + 'STATUS / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nJVMRo\r\n11\r\nute=node1&Load=87\r\n0\r\nX-Trailer: t\r\n\r\n'
+    + 'STATUS / HTTP/1.1\r\nHost: h\r\nContent-Length: 22\r\n\r\nJVMRoute=node2&Load=12'
+    + 'VERSION / HTTP/1.0\r\n\r\n';
+  const describe = (rs: HttpRequest[]): unknown[] => rs.map((r) => [r.methodUpper, r.target, r.httpVersion, r.body.toString('latin1'), r.keepAlive, r.headers]);
+  const expected = describe(parse([stream]).requests);
+  assert.equal(expected.length, 4);
+  const shared = Buffer.alloc(stream.length);
+  for (const size of [1, 2, 7, 64, stream.length]) {
+    for (let first = 1; first < Math.min(size + 1, stream.length); first += Math.max(1, Math.floor(size / 3))) {
+      const requests: HttpRequest[] = [];
+      const parser = new RequestParser({
+        maxHeaderSize: 8192,
+        maxBodySize: 1024,
+        remoteAddress: '127.0.0.1',
+        remotePort: 4242,
+        transientChunks: true,
+        onRequest: (r) => requests.push(r),
+      });
+      // Pieces of `size` bytes after a first piece of `first`, each read into the same buffer, which is then scribbled over.
+      for (let at = 0; at < stream.length; ) {
+        const n = Math.min(at === 0 ? first : size, stream.length - at);
+        shared.write(stream.slice(at, at + n), 0, 'latin1');
+        parser.push(shared.subarray(0, n));
+        shared.fill(0x7e);
+        at += n;
+      }
+      assert.deepEqual(describe(requests), expected, `pieces of ${size} after ${first}`);
+      for (const r of requests) assert.notEqual(r.body.buffer, shared.buffer);
+    }
+  }
+});
+
 test('inRequest is true from the first byte until the request is complete', () => {
   const p = parse(['CONFIG / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab']);
   assert.equal(p.parser.inRequest, true);

@@ -2,7 +2,9 @@
 // handler per request, and writes the replies strictly in request order
 // (HTTP/1.1 pipelining) whatever order the handler's promises settle in.
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { HandleIo } from '../../net/handle-io';
 import { HttpErrorCode, HttpParseError, RequestParser, type HttpRequest } from './parser';
 import { errorResponse, serializeResponse } from './response';
 import type { HttpResponse, RequestHandler } from './message';
@@ -32,6 +34,15 @@ export interface ConnectionSettings {
  */
 const LINGER_MS = 2000;
 
+/**
+ * Plain connections read into this one buffer through their libuv handle
+ * (handle-io.ts): the primary thread handles one read at a time, and the
+ * parser copies whatever it keeps (transientChunks), so no buffer is
+ * allocated per read.
+ */
+let sharedReadBuffer: Buffer | null = null;
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** A request waiting for its turn to be answered. */
 interface Slot {
   /** null for the listener's own replies to requests that never parsed (400, 403, 408, ...). */
@@ -51,6 +62,8 @@ export class ManagerConnection {
   /** The peer's address without its port: refusals are counted per address. */
   readonly #address: string;
   readonly #parser: RequestParser;
+  /** Writes (and, on plain connections, reads) through the socket's handle when this Node allows it. */
+  readonly #io: HandleIo;
   readonly #queue: Slot[] = [];
   #phase: Phase = 'open';
   #requestTimer: NodeJS.Timeout | null = null;
@@ -67,17 +80,26 @@ export class ManagerConnection {
     this.#address = address;
     const port = socket.remotePort ?? 0;
     this.#peer = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.#io = new HandleIo(
+      socket,
+      (err) => socket.destroy(err),
+      () => this.#updateFlow(),
+    );
+    // TLS sockets keep node's reads and writes (their handle is not the TCP stream).
+    const readBuffer = socket instanceof tls.TLSSocket ? null : (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
+    const direct = readBuffer !== null && this.#io.attach((n) => this.#onRead(readBuffer, n), readBuffer);
     this.#parser = new RequestParser({
       maxHeaderSize: settings.maxHeaderSize,
       maxBodySize: settings.maxBodySize,
       methods: settings.methods,
       remoteAddress: address,
       remotePort: port,
+      transientChunks: direct,
       onRequest: (req) => this.#onRequest(req),
       onContinue: () => this.#onContinue(),
     });
 
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (!direct) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onPeerEnd());
     socket.on('drain', () => this.#updateFlow());
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -111,6 +133,12 @@ export class ManagerConnection {
     this.#phase = 'closing';
     this.#clearTimers();
     if (this.#queue.length === 0) this.#end();
+  }
+
+  /** A read into the shared buffer: parsed before the next read can reuse it. */
+  #onRead(buffer: Buffer, n: number): boolean {
+    this.#onData(buffer.subarray(0, n));
+    return true;
   }
 
   #onData(chunk: Buffer): void {
@@ -194,7 +222,7 @@ export class ManagerConnection {
       this.#queue.shift();
       const req = slot.request;
       const close = slot.close || slot.response.close === true || (this.#phase === 'closing' && this.#queue.length === 0);
-      let wire: Buffer;
+      let wire: string | Buffer;
       let status = slot.response.status;
       try {
         wire = serializeResponse(slot.response, {
@@ -214,7 +242,8 @@ export class ManagerConnection {
         this.#end(wire);
         return;
       }
-      this.#socket.write(wire);
+      if (typeof wire === 'string') this.#io.writeLatin1(wire);
+      else this.#io.writeBuffer(wire);
     }
     if (this.#phase === 'closing' && this.#queue.length === 0) {
       this.#end();
@@ -226,7 +255,8 @@ export class ManagerConnection {
   /** Reads more only while few replies are pending and the client takes what we write. */
   #updateFlow(): void {
     if (this.#phase !== 'open') return;
-    const canRead = this.#queue.length < this.#s.maxPipelined && !this.#socket.writableNeedDrain;
+    // As a stream's writableNeedDrain, counting the direct writes libuv still holds too.
+    const canRead = this.#queue.length < this.#s.maxPipelined && this.#io.queuedBytes < this.#socket.writableHighWaterMark;
     if (canRead) {
       try {
         this.#parser.resume();
@@ -238,8 +268,8 @@ export class ManagerConnection {
       this.#parser.pause();
     }
     if (this.#phase !== 'open') return; // resume() may have delivered a closing request that is already answered
-    if (this.#parser.paused || this.#parser.finished) this.#socket.pause();
-    else this.#socket.resume();
+    if (this.#parser.paused || this.#parser.finished) this.#io.pauseReading();
+    else this.#io.resumeReading();
     this.#updateTimers();
   }
 
@@ -304,15 +334,16 @@ export class ManagerConnection {
     if (this.#queue.length === 0) this.#end();
   }
 
-  #end(last?: Buffer): void {
+  #end(last?: string | Buffer): void {
     if (this.#phase === 'ended' || this.#phase === 'destroyed') return;
     this.#phase = 'ended';
     this.#parser.stop();
     this.#clearTimers();
     this.#queue.length = 0;
-    if (last !== undefined) this.#socket.end(last);
-    else this.#socket.end();
-    this.#socket.resume(); // keep draining so the client's FIN is seen
+    if (last === undefined) this.#socket.end();
+    else if (typeof last === 'string') this.#socket.end(last, 'latin1');
+    else this.#socket.end(last);
+    this.#io.resumeReading(); // keep draining so the client's FIN is seen
     this.#lingerTimer = setTimeout(() => this.#socket.destroy(), LINGER_MS);
   }
 }

@@ -66,6 +66,13 @@ export interface RequestParserOptions {
   methods?: ReadonlySet<string>;
   remoteAddress: string;
   remotePort: number;
+  /**
+   * The buffers given to push() are reused by the caller once push() returns
+   * (reads into one shared buffer): whatever the parser keeps (a partial
+   * request, bytes not parsed yet, a body) is copied first. Default false:
+   * pushed buffers are kept as they are.
+   */
+  transientChunks?: boolean;
   /** Receives each complete request, in order. */
   onRequest(req: HttpRequest): void;
   /** A head asked `Expect: 100-continue` and its body has not arrived yet. */
@@ -186,7 +193,8 @@ function countOf(headers: ReadonlyArray<readonly [string, string]>, name: string
 /**
  * Feed it bytes with push(); complete requests go to onRequest in order.
  * It keeps references to the pushed buffers (bodies are sliced, not copied,
- * when they arrive whole), so callers must not reuse them.
+ * when they arrive whole), so callers must not reuse them, unless the parser
+ * was made with `transientChunks`.
  * After a HttpParseError the parser is dead: answer the error and close.
  */
 export class RequestParser {
@@ -195,6 +203,7 @@ export class RequestParser {
   #error: HttpParseError | null = null;
   #paused = false;
   #running = false;
+  readonly #transient: boolean;
 
   /** Unconsumed bytes are #buf[#off..]. */
   #buf: Buffer = EMPTY;
@@ -218,6 +227,7 @@ export class RequestParser {
 
   constructor(opts: RequestParserOptions) {
     this.#opts = opts;
+    this.#transient = opts.transientChunks === true;
   }
 
   /** Part of a request has arrived and the rest has not (drives the request timeout). */
@@ -240,7 +250,26 @@ export class RequestParser {
     if (this.#state === FAILED) throw this.#error as HttpParseError;
     if (this.#state === DONE || chunk.length === 0) return;
     this.#append(chunk);
-    this.#run();
+    try {
+      this.#run();
+    } finally {
+      if (this.#transient && this.#buf === chunk) this.#keepRest();
+    }
+  }
+
+  /** Copies the unconsumed bytes of a pushed buffer the caller will reuse. */
+  #keepRest(): void {
+    if (this.#off >= this.#buf.length) {
+      this.#lineStart -= this.#off;
+      this.#scan -= this.#off;
+      this.#buf = EMPTY;
+    } else {
+      const rest = Buffer.from(this.#buf.subarray(this.#off));
+      this.#lineStart -= this.#off;
+      this.#scan -= this.#off;
+      this.#buf = rest;
+    }
+    this.#off = 0;
   }
 
   /** Stops delivering requests; bytes keep being buffered until resume(). */
@@ -489,8 +518,9 @@ export class RequestParser {
     const take = Math.min(available, this.#remaining);
     if (!this.#tooLarge) {
       if (this.#bodyBuf === null && take === this.#remaining) {
-        // The whole body is here: hand out a view, no copy.
-        const body = this.#buf.subarray(this.#off, this.#off + take);
+        // The whole body is here: hand out a view, no copy (a copy when the caller reuses its buffers).
+        const view = this.#buf.subarray(this.#off, this.#off + take);
+        const body = this.#transient ? Buffer.from(view) : view;
         this.#off += take;
         this.#remaining = 0;
         this.#finish(body);
@@ -545,7 +575,8 @@ export class RequestParser {
         this.#tooLarge = true;
         this.#chunks = [];
       } else {
-        this.#chunks.push(this.#buf.subarray(this.#off, this.#off + take));
+        const piece = this.#buf.subarray(this.#off, this.#off + take);
+        this.#chunks.push(this.#transient ? Buffer.from(piece) : piece);
       }
     }
     this.#chunkTotal += take;

@@ -86,8 +86,12 @@ function headerLines(headers: ReadonlyArray<readonly [string, string]> | undefin
 
 const NO_HEADERS: CheckedHeaders = { text: '', hasDate: false, hasServer: false };
 
-/** Builds the response bytes; throws InvalidResponseError if the handler's response cannot be sent as is. */
-export function serializeResponse(res: HttpResponse, o: WireOptions): Buffer {
+/**
+ * Builds the response; throws InvalidResponseError if the handler's response
+ * cannot be sent as is. A reply whose body is ASCII text (every MCMP reply)
+ * comes as one latin1 string, written without a Buffer; others as one Buffer.
+ */
+export function serializeResponse(res: HttpResponse, o: WireOptions): string | Buffer {
   const status = res.status;
   if (!Number.isInteger(status) || status < 200 || status > 599) throw new InvalidResponseError(`status ${String(status)} is not a final status 200..599`);
   const body = res.body;
@@ -105,15 +109,16 @@ export function serializeResponse(res: HttpResponse, o: WireOptions): Buffer {
   if (o.close || o.httpVersion === '1.0') head += 'Connection: close\r\n';
   head += '\r\n';
 
+  const sendBody = !o.headOnly && body !== undefined && length > 0;
+  if (!sendBody) return head;
+  // As many UTF-8 bytes as characters: ASCII, the same bytes in latin1.
+  if (typeof body === 'string' && length === body.length) return head + body;
   // One allocation for head and body: the reply goes out in one write.
   const headLength = head.length;
-  const sendBody = !o.headOnly && body !== undefined && length > 0;
-  const out = Buffer.allocUnsafe(headLength + (sendBody ? length : 0));
+  const out = Buffer.allocUnsafe(headLength + length);
   out.write(head, 0, headLength, 'latin1');
-  if (sendBody) {
-    if (typeof body === 'string') out.write(body, headLength, length, 'utf8');
-    else body.copy(out, headLength);
-  }
+  if (typeof body === 'string') out.write(body, headLength, length, 'utf8');
+  else body.copy(out, headLength);
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AllowList } from './allow';
 import { ManagerConnection, type ConnectionSettings } from './connection';
 import { EpisodeLog, RefusalLog } from '../../log-throttle';
+import { HANDLE_IO } from '../../net/handle-io';
 
 // The handler's contract lives in its own module so connection.ts and
 // response.ts need not import the server that owns them.
@@ -150,6 +151,7 @@ export class ManagerServer {
         this.#server.off('error', onError);
         const a = this.#server.address() as net.AddressInfo;
         this.#settings.logger.info({ address: a.address, port: a.port, allow: this.#allow.toString() }, 'MCMP listener ready');
+        if (HANDLE_IO.reason !== '') this.#settings.logger.info({ reason: HANDLE_IO.reason }, 'MCMP connections read and write through node:net streams');
         resolve({ address: a.address, port: a.port });
       });
     });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 process.env.MCMP_EDGE_UPSTREAM_IO = 'stream';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { HANDLE_IO } = require('../../../src/forward/upstream/handle-io') as typeof import('../../../src/forward/upstream/handle-io');
+const { HANDLE_IO } = require('../../../src/net/handle-io') as typeof import('../../../src/net/handle-io');
 
 test('the AJP wire tests below run on node:net streams', () => {
   assert.equal(HANDLE_IO.binding, null);

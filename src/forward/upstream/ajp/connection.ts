@@ -39,7 +39,7 @@ import {
 } from './protocol';
 import type { AjpRequest, AjpRequestCarrier } from './request';
 import { Deadline } from '../deadline';
-import { HandleIo } from '../handle-io';
+import { HandleIo } from '../../../net/handle-io';
 
 /** Every AJP connection of this thread reads into this buffer (one read is at most its size). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);

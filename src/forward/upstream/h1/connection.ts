@@ -23,7 +23,7 @@ import {
 } from './errors';
 import type { H1Request, RequestCarrier } from './request';
 import { findHeadEnd, parseResponseHead, ResponseHead } from './response-head';
-import { HandleIo } from '../handle-io';
+import { HandleIo } from '../../../net/handle-io';
 import { Deadline } from '../deadline';
 
 /** The largest response head (status line + headers) accepted. */
