@@ -87,7 +87,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --route-samples N         ENABLE-APP -> first routed request samples (default 30; --quick 10)
   --out DIR                 where results go (default bench/results)
   --baseline DIR            also run the mcmp-edge built in checkout DIR (DIR/dist/src/cli.js, e.g. a git worktree
-                            of main), labelled "@base", in the same interleaved rounds: before/after in one run
+                            of main), labelled "@base", in the same interleaved rounds: before/after in one run;
+                            the management part then runs --rounds times on each, alternated
   --profile                 after each scenario's rounds, one more run of one target under \`perf record\` (needs
                             linux-perf); writes where its CPU time goes (threads, binaries, top functions) to
                             profile-<scenario>.txt beside the results. mcmp-edge targets then start with

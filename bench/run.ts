@@ -27,7 +27,7 @@ import { runSuites, type MicroRow } from './micro/harness';
 import { MICRO_SUITES } from './micro/suites';
 import { ratiosFor } from './report/ratios';
 import { resultsSvg } from './report/svg';
-import { managementTable, microTable, scenarioTable } from './report/table';
+import { managementComparison, managementTable, microTable, scenarioTable } from './report/table';
 
 const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
 
@@ -59,6 +59,8 @@ interface BenchReport {
   readonly micro: readonly MicroRow[];
   readonly scenarios: ReadonlyArray<ScenarioResult & { ratios: Record<string, ReturnType<typeof ratiosFor>> }>;
   readonly management: ManagementResult | undefined;
+  /** Every management run, this build's and --baseline's, in the order run. */
+  readonly managementRuns: readonly ManagementResult[];
   /** --profile: the summary file and text per scenario. */
   readonly profiles: readonly ProfileOutput[];
   readonly failures: readonly string[];
@@ -173,10 +175,11 @@ async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioL
   return { scenario: name, target: t.label, file, summary };
 }
 
-async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], failures: string[]): Promise<{ scenarios: ScenarioResult[]; management: ManagementResult | undefined; profiles: ProfileOutput[] }> {
+async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], failures: string[]): Promise<{ scenarios: ScenarioResult[]; management: ManagementResult | undefined; managementRuns: ManagementResult[]; profiles: ProfileOutput[] }> {
   const scenarios: ScenarioResult[] = [];
   const profiles: ProfileOutput[] = [];
   let management: ManagementResult | undefined;
+  const managementRuns: ManagementResult[] = [];
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-bench-'));
   let backend: BackendProcess | undefined;
   const running: RunningTarget[] = [];
@@ -189,7 +192,8 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     const nodeFlags = o.profile ? PROFILE_NODE_FLAGS : [];
     const specs: TargetSpec[] = [
       ...(doE2e ? [directTarget()] : []),
-      ...(o.baseline !== undefined && doE2e ? threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { checkout: o.baseline, nodeFlags }))) : []),
+      // --baseline: that build runs the scenarios and, with --only management, the management plane beside this one.
+      ...(o.baseline !== undefined && (doE2e || o.parts.has('management')) ? threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { checkout: o.baseline, nodeFlags }))) : []),
       // --access-log: the same proxies writing an access log, before the plain ones (the default --profile target stays a plain one).
       ...(doE2e
         ? threads.flatMap((n) =>
@@ -246,23 +250,34 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     }
     if (o.parts.has('management')) {
       const edges = running.filter((t) => t.kind === 'mcmp-edge');
-      const edge = edges[edges.length - 1];
+      const own = edges.filter((t) => !t.label.endsWith(BASELINE_SUFFIX));
+      const edge = own[own.length - 1];
+      const base = edges.filter((t) => t.label.endsWith(BASELINE_SUFFIX)).pop();
       print('');
       if (edge === undefined) {
         print('skipped management plane: mcmp-edge is not running');
       } else {
-        print(`management plane under load (${edge.label})`);
-        management = await measureManagement({
-          edge,
-          gen,
-          node2Port: backend.ports['node2'] as number,
-          statusSeconds: o.statusSeconds,
-          statusConnections: o.statusConnections,
-          routeSamples: o.routeSamples,
-          loadConnections: o.connections,
-          print,
-        });
-        for (const e of management.errors) failures.push(`management: ${e}`);
+        // With --baseline both builds are measured in alternated rounds (A B, B A, ...): the same machine load for both.
+        const rounds = base === undefined ? 1 : Math.max(1, o.rounds);
+        for (let round = 0; round < rounds; round++) {
+          const order = base === undefined ? [edge] : round % 2 === 0 ? [edge, base] : [base, edge];
+          for (const target of order) {
+            print(`management plane under load (${target.label}${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''})`);
+            const m = await measureManagement({
+              edge: target,
+              gen,
+              node2Port: backend.ports['node2'] as number,
+              statusSeconds: o.statusSeconds,
+              statusConnections: o.statusConnections,
+              routeSamples: o.routeSamples,
+              loadConnections: o.connections,
+              print,
+            });
+            managementRuns.push(m);
+            if (target === edge && management === undefined) management = m;
+            for (const e of m.errors) failures.push(`management (${target.label}): ${e}`);
+          }
+        }
       }
     }
     if (doE2e && o.nodeTypes.includes('ajp')) {
@@ -310,7 +325,7 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     await stopAll();
     rmSync(tmpDir, { recursive: true, force: true });
   }
-  return { scenarios, management, profiles };
+  return { scenarios, management, managementRuns, profiles };
 }
 
 async function main(): Promise<number> {
@@ -345,6 +360,7 @@ async function main(): Promise<number> {
   }
   let scenarios: ScenarioResult[] = [];
   let management: ManagementResult | undefined;
+  let managementRuns: ManagementResult[] = [];
   let profiles: ProfileOutput[] = [];
   let loadTool: string | undefined;
   if (o.parts.has('e2e') || o.parts.has('management')) {
@@ -352,7 +368,7 @@ async function main(): Promise<number> {
     loadTool = gen.name;
     print(`\n${note}`);
     const t1 = Date.now();
-    ({ scenarios, management, profiles } = await runE2e(o, gen, skipped, failures));
+    ({ scenarios, management, managementRuns, profiles } = await runE2e(o, gen, skipped, failures));
     timings.e2eAndManagementSec = (Date.now() - t1) / 1000;
   }
   timings.totalSec = (Date.now() - t0) / 1000;
@@ -368,6 +384,7 @@ async function main(): Promise<number> {
     micro,
     scenarios: scenarios.map((r) => ({ ...r, ratios: Object.fromEntries(r.targets.map((t) => [t.label, ratiosFor(r, t)])) })),
     management,
+    managementRuns,
     profiles,
     failures,
     timings,
@@ -377,6 +394,7 @@ async function main(): Promise<number> {
   if (micro.length > 0) print(`\n${microTable(micro)}`);
   for (const r of scenarios) print(`\n${scenarioTable(r)}`);
   if (management !== undefined) print(`\n${managementTable(management)}`);
+  if (new Set(managementRuns.map((m) => m.target)).size > 1) print(`\n${managementComparison(managementRuns)}`);
   for (const p of profiles) print(`\n${p.summary}`);
   for (const s of skipped) print(`skipped ${s.target}: ${s.reason}`);
   print(`\nresults: ${files.join(', ')}`);

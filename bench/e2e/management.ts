@@ -6,6 +6,7 @@
 // ajp node (always probed: how many probe connections the node saw), and how
 // soon after an ENABLE-APP reply the data plane routes to the new context
 // (MCMP.md §3.9 promises: from the next request on).
+import { readFileSync } from 'node:fs';
 import { BODY_PATHS } from './backend';
 import type { LoadGenerator, LoadResult } from './load';
 import { McmpConnection, registerNode } from './mcmp';
@@ -20,6 +21,8 @@ export interface StatusRate extends StatusLoadResult {
   /** Probe connections the node saw during the run (ajp node only). */
   readonly probes: number | undefined;
   readonly underLoad: boolean;
+  /** CPU of the proxy's primary thread (which runs MCMP) per STATUS, µs: user + system. */
+  readonly primaryCpuUs: number | undefined;
 }
 
 /** Client traffic (100 B keep-alive) without and with a STATUS flood over `--status-connections`, alternated A B B A. */
@@ -51,6 +54,8 @@ export interface RouteChangeLatency {
 
 export interface ManagementResult {
   readonly target: string;
+  /** STATUS over `--status-connections` connections with no client traffic (what a large cluster's reports cost alone). */
+  readonly idle: StatusRate | undefined;
   readonly impact: TrafficImpact | undefined;
   readonly status: readonly StatusRate[];
   readonly routeChange: RouteChangeLatency | undefined;
@@ -77,7 +82,27 @@ const ROUTE_MAX_MS = 2000;
 /** The ajp node STATUS is sent for in the probed run; it serves no context. */
 const PROBED_ROUTE = 'probed';
 
-function combine(runs: readonly StatusLoadResult[], route: string, probes: number | undefined, underLoad: boolean): StatusRate {
+/** CPU ticks (user + system) of thread `tid` of process `pid`; the primary thread is the process's main thread (tid = pid). */
+function threadTicks(pid: number, tid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Measures the primary thread's CPU while `run` runs; µs per message (ticks are 10 ms: meaningful over seconds). */
+async function withPrimaryCpu<T extends StatusLoadResult>(pid: number | undefined, run: () => Promise<T>): Promise<{ result: T; primaryCpuUs: number | undefined }> {
+  const before = pid === undefined ? undefined : threadTicks(pid, pid);
+  const result = await run();
+  const after = pid === undefined ? undefined : threadTicks(pid, pid);
+  const ticks = before === undefined || after === undefined ? undefined : after - before;
+  return { result, primaryCpuUs: ticks === undefined || result.messages === 0 ? undefined : (ticks * 10_000) / result.messages };
+}
+
+function combine(runs: readonly StatusLoadResult[], route: string, probes: number | undefined, underLoad: boolean, primaryCpuUs: number | undefined): StatusRate {
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   const messages = runs.reduce((a, r) => a + r.messages, 0);
   return {
@@ -91,6 +116,7 @@ function combine(runs: readonly StatusLoadResult[], route: string, probes: numbe
     route,
     probes,
     underLoad,
+    primaryCpuUs,
   };
 }
 
@@ -99,12 +125,14 @@ async function trafficImpact(o: ManagementOptions, managerPort: number): Promise
   const alone: LoadResult[] = [];
   const withStatus: LoadResult[] = [];
   const floods: StatusLoadResult[] = [];
+  const cpu: number[] = [];
   for (const flood of [false, true, true, false]) {
     const traffic = o.gen.run({ port: o.edge.port, path: BODY_PATHS.small, connections: o.loadConnections, durationSec: o.statusSeconds, closeEachRequest: false });
     if (flood) {
-      const [t, st] = await Promise.all([traffic, runStatusLoad({ port: managerPort, route: 'node1', connections: o.statusConnections, durationMs: o.statusSeconds * 1000 })]);
+      const [t, st] = await Promise.all([traffic, withPrimaryCpu(o.edge.pid, () => runStatusLoad({ port: managerPort, route: 'node1', connections: o.statusConnections, durationMs: o.statusSeconds * 1000 }))]);
       withStatus.push(t);
-      floods.push(st);
+      floods.push(st.result);
+      if (st.primaryCpuUs !== undefined) cpu.push(st.primaryCpuUs);
     } else {
       alone.push(await traffic);
     }
@@ -116,7 +144,7 @@ async function trafficImpact(o: ManagementOptions, managerPort: number): Promise
     withStatusP99Ms: median(withStatus.map((r) => r.p99Ms)),
     aloneRps: median(alone.map((r) => r.rps)),
     withStatusRps: median(withStatus.map((r) => r.rps)),
-    status: combine(floods, 'node1', undefined, true),
+    status: combine(floods, 'node1', undefined, true, cpu.length > 0 ? median(cpu) : undefined),
   };
   return impact;
 }
@@ -192,11 +220,22 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
   const errors: string[] = [];
   const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+  let idle: StatusRate | undefined;
+  try {
+    // Warm the MCMP path first: a cold primary measures its JIT, not its steady cost.
+    await runStatusLoad({ port: managerPort, route: 'node1', connections: o.statusConnections, durationMs: 1000 });
+    const { result, primaryCpuUs } = await withPrimaryCpu(o.edge.pid, () => runStatusLoad({ port: managerPort, route: 'node1', connections: o.statusConnections, durationMs: o.statusSeconds * 1000 }));
+    idle = { ...result, route: 'node1', probes: undefined, underLoad: false, primaryCpuUs };
+    o.print(`  STATUS without client traffic over ${idle.connections} connections: ${idle.perSecond.toFixed(0)} msg/s, primary thread ${cpuText(primaryCpuUs)} µs CPU per STATUS, round trip p50 ${idle.p50Us.toFixed(0)} µs, ${idle.failures} failures`);
+  } catch (e) {
+    errors.push(`STATUS without traffic: ${message(e)}`);
+  }
+
   let impact: TrafficImpact | undefined;
   try {
     impact = await trafficImpact(o, managerPort);
     const st = impact.status;
-    o.print(`  client traffic p99 without / with STATUS over ${st.connections} connections: ${impact.aloneP99Ms.toFixed(2)} / ${impact.withStatusP99Ms.toFixed(2)} ms (req/s ${impact.aloneRps.toFixed(0)} / ${impact.withStatusRps.toFixed(0)}); STATUS meanwhile ${st.perSecond.toFixed(0)} msg/s, round trip p50 ${st.p50Us.toFixed(0)} µs, ${st.failures} failures`);
+    o.print(`  client traffic p99 without / with STATUS over ${st.connections} connections: ${impact.aloneP99Ms.toFixed(2)} / ${impact.withStatusP99Ms.toFixed(2)} ms (req/s ${impact.aloneRps.toFixed(0)} / ${impact.withStatusRps.toFixed(0)}); STATUS meanwhile ${st.perSecond.toFixed(0)} msg/s, primary thread ${cpuText(st.primaryCpuUs)} µs CPU per STATUS, round trip p50 ${st.p50Us.toFixed(0)} µs, ${st.failures} failures`);
   } catch (e) {
     errors.push(`traffic with and without STATUS: ${message(e)}`);
   }
@@ -232,9 +271,9 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
     ];
     for (const run of runs) {
       const before = cpong.connections();
-      const r = await runStatusLoad({ port: managerPort, route: run.route, connections: run.connections, durationMs: o.statusSeconds * 1000 });
+      const { result: r, primaryCpuUs } = await withPrimaryCpu(o.edge.pid, () => runStatusLoad({ port: managerPort, route: run.route, connections: run.connections, durationMs: o.statusSeconds * 1000 }));
       const probes = run.route === PROBED_ROUTE ? cpong.connections() - before : undefined;
-      const rate: StatusRate = { ...r, route: run.route, probes, underLoad: !loadDone };
+      const rate: StatusRate = { ...r, route: run.route, probes, underLoad: !loadDone, primaryCpuUs };
       status.push(rate);
       o.print(`  STATUS for ${run.route === PROBED_ROUTE ? 'an ajp node (probed by CPING)' : 'node1'} over ${run.connections} connection(s): ${r.perSecond.toFixed(0)} msg/s, round trip p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs (${r.messages} in ${r.seconds.toFixed(1)} s, ${r.failures} failures${probes === undefined ? '' : `, ${probes} probe connections`}${rate.underLoad ? '' : ', traffic had ended'})`);
     }
@@ -255,5 +294,9 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
   const t = await traffic;
   if (t !== undefined) o.print(`  client traffic meanwhile (100 B keep-alive): ${t.rps.toFixed(0)} req/s, p99 ${t.p99Ms.toFixed(2)} ms`);
   for (const e of errors) o.print(`  error: ${e}`);
-  return { target: o.edge.label, impact, status, routeChange: rc, traffic: t, errors };
+  return { target: o.edge.label, idle, impact, status, routeChange: rc, traffic: t, errors };
+}
+
+function cpuText(us: number | undefined): string {
+  return us === undefined ? '?' : us.toFixed(1);
 }

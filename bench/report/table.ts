@@ -35,12 +35,43 @@ export function microTable(rows: readonly MicroRow[]): string {
   );
 }
 
+function median(values: readonly number[]): number | undefined {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/** This build against --baseline: medians over the alternated management rounds of each target. */
+export function managementComparison(runs: readonly ManagementResult[]): string {
+  const targets = [...new Set(runs.map((m) => m.target))];
+  const of = (target: string, pick: (m: ManagementResult) => number | undefined): string => {
+    const values = runs.filter((m) => m.target === target).map(pick).filter((v): v is number => v !== undefined);
+    return cell(median(values), 1);
+  };
+  const rows: Array<[string, (m: ManagementResult) => number | undefined]> = [
+    ['STATUS msg/s, no client traffic', (m) => m.idle?.perSecond],
+    ['primary CPU us/STATUS, no client traffic', (m) => m.idle?.primaryCpuUs],
+    ['client p99 ms, traffic alone', (m) => m.impact?.aloneP99Ms],
+    ['client p99 ms, with STATUS flood', (m) => m.impact?.withStatusP99Ms],
+    ['client req/s, traffic alone', (m) => m.impact?.aloneRps],
+    ['client req/s, with STATUS flood', (m) => m.impact?.withStatusRps],
+    ['STATUS msg/s during client traffic', (m) => m.impact?.status.perSecond],
+    ['primary CPU us/STATUS during client traffic', (m) => m.impact?.status.primaryCpuUs],
+    ['STATUS msg/s, 1 connection, traffic', (m) => m.status.find((s) => s.connections === 1)?.perSecond],
+    ['STATUS msg/s, probed ajp node', (m) => m.status.find((s) => s.route === 'probed')?.perSecond],
+  ];
+  const rounds = targets.map((t) => runs.filter((m) => m.target === t).length);
+  return `management plane, medians of ${rounds.join('/')} alternated rounds\n${renderTable(['measure', ...targets], rows.map(([name, pick]) => [name, ...targets.map((t) => of(t, pick))]), 'l')}`;
+}
+
 export function managementTable(m: ManagementResult): string {
   const lines = [`management plane of ${m.target} under client traffic`];
   lines.push(
     renderTable(
       ['measure', 'value', 'detail'],
       [
+        ...(m.idle !== undefined ? [['STATUS msg/s, no client traffic', cell(m.idle.perSecond, 0), `${m.idle.connections} connections, primary thread ${cell(m.idle.primaryCpuUs, 1)} µs CPU per STATUS`]] : []),
         ...(m.impact !== undefined
           ? [
               ['client p99 ms, traffic alone', cell(m.impact.aloneP99Ms, 2), `100 B keep-alive, ${cell(m.impact.aloneRps, 0)} req/s (median of ${m.impact.alone.length})`],

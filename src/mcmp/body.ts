@@ -24,6 +24,17 @@ function isIllegal(b: number): boolean {
 
 /** Percent-decodes bytes [start, end) of `raw`; throws SMESPAR on an illegal byte. */
 function decodeToken(raw: Buffer, start: number, end: number): string {
+  // Most tokens (every STATUS) are plain ASCII: no copy, the same text as the UTF-8 decoding below.
+  let plain = true;
+  for (let i = start; i < end; i++) {
+    const b = raw[i] as number;
+    if (b === PERCENT || b >= 0x80) {
+      plain = false;
+      break;
+    }
+    if (isIllegal(b)) throw new McmpError('SMESPAR');
+  }
+  if (plain) return raw.toString('latin1', start, end);
   const out = Buffer.allocUnsafe(end - start);
   let n = 0;
   for (let i = start; i < end; i++) {

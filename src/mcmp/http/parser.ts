@@ -111,8 +111,15 @@ const MAX_CHUNK_HEX_DIGITS = 13;
 const MAX_LENGTH_DIGITS = 15;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const REQUEST_LINE = /^([^ ]*) ([^ ]*) ([^ ]*)$/;
-const HTTP_VERSION = /^HTTP\/(\d)\.(\d)$/;
+const DIGITS = /^\d+$/;
+
+/** `HTTP/d.d` (one digit each). */
+function isHttpVersion(v: string): boolean {
+  if (v.length !== 8 || !v.startsWith('HTTP/') || v.charCodeAt(6) !== 0x2e /* . */) return false;
+  const major = v.charCodeAt(5);
+  const minor = v.charCodeAt(7);
+  return major >= 0x30 && major <= 0x39 && minor >= 0x30 && minor <= 0x39;
+}
 /** Field values: visible ASCII, obs-text, SP and HTAB; no other control characters. */
 const BAD_FIELD_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TARGET_CHARS = /^[\x21-\x7e]+$/;
@@ -413,33 +420,63 @@ export class RequestParser {
   }
 
   #startRequest(head: string): void {
-    const lines = head.split('\r\n');
-    const m = REQUEST_LINE.exec(lines[0] as string);
-    if (m === null) throw new HttpParseError(HttpErrorCode.RequestLine, 400, 'malformed request line');
-    const method = m[1] as string;
-    const target = m[2] as string;
-    const version = HTTP_VERSION.exec(m[3] as string);
+    const lineEnd = head.indexOf('\r\n');
+    const requestLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
+    // Exactly two spaces: method SP target SP version.
+    const sp1 = requestLine.indexOf(' ');
+    const sp2 = sp1 < 0 ? -1 : requestLine.indexOf(' ', sp1 + 1);
+    if (sp2 < 0 || requestLine.indexOf(' ', sp2 + 1) >= 0) throw new HttpParseError(HttpErrorCode.RequestLine, 400, 'malformed request line');
+    const method = requestLine.slice(0, sp1);
+    const target = requestLine.slice(sp1 + 1, sp2);
+    const version = requestLine.slice(sp2 + 1);
     if (!TOKEN.test(method)) throw new HttpParseError(HttpErrorCode.RequestLine, 400, 'malformed method');
-    if (version === null) throw new HttpParseError(HttpErrorCode.RequestLine, 400, 'malformed HTTP version');
-    if (version[1] !== '1' || (version[2] !== '0' && version[2] !== '1')) {
-      throw new HttpParseError(HttpErrorCode.Version, 505, `HTTP/${version[1]}.${version[2]} not supported`);
+    if (!isHttpVersion(version)) throw new HttpParseError(HttpErrorCode.RequestLine, 400, 'malformed HTTP version');
+    const major = version.charAt(5);
+    const minor = version.charAt(7);
+    if (major !== '1' || (minor !== '0' && minor !== '1')) {
+      throw new HttpParseError(HttpErrorCode.Version, 505, `HTTP/${major}.${minor} not supported`);
     }
-    const httpVersion = version[2] === '0' ? '1.0' : '1.1';
+    const httpVersion = minor === '0' ? '1.0' : '1.1';
     const methodUpper = method.toUpperCase();
     this.#checkTarget(target, methodUpper);
 
+    // One pass over the fields, counting the ones framing and routing depend on.
     const headers: Array<readonly [string, string]> = [];
-    for (let i = 1; i < lines.length; i++) headers.push(parseFieldLine(lines[i] as string));
+    let hosts = 0;
+    let connections = 0;
+    let framingFields = 0;
+    let expects = 0;
+    for (let from = lineEnd + 2; lineEnd >= 0; ) {
+      const end = head.indexOf('\r\n', from);
+      const field = parseFieldLine(end < 0 ? head.slice(from) : head.slice(from, end));
+      headers.push(field);
+      switch (field[0]) {
+        case 'host':
+          hosts++;
+          break;
+        case 'connection':
+          connections++;
+          break;
+        case 'content-length':
+        case 'transfer-encoding':
+          framingFields++;
+          break;
+        case 'expect':
+          expects++;
+          break;
+      }
+      if (end < 0) break;
+      from = end + 2;
+    }
 
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in 1.0.
-    const hosts = countOf(headers, 'host');
     if (hosts > 1 || (hosts === 0 && httpVersion === '1.1')) {
       throw new HttpParseError(HttpErrorCode.Host, 400, hosts > 1 ? 'several Host headers' : 'HTTP/1.1 request without Host');
     }
 
-    const closeAsked = listValues(headers, 'connection').some((t) => t.toLowerCase() === 'close');
+    const closeAsked = connections > 0 && listValues(headers, 'connection').some((t) => t.toLowerCase() === 'close');
     const keepAlive = httpVersion === '1.1' && !closeAsked;
-    const chunked = this.#framing(headers, httpVersion);
+    const chunked = this.#framing(headers, httpVersion, framingFields);
 
     let dispatchAs = methodUpper;
     const methods = this.#opts.methods;
@@ -466,7 +503,7 @@ export class RequestParser {
       this.#finish(EMPTY);
       return;
     }
-    const expect = headers.find(([n]) => n === 'expect');
+    const expect = expects === 0 ? undefined : headers.find(([n]) => n === 'expect');
     if (expect !== undefined && expect[1].toLowerCase() === '100-continue' && httpVersion === '1.1' && this.#off >= this.#buf.length) {
       this.#opts.onContinue?.();
     }
@@ -483,13 +520,22 @@ export class RequestParser {
     throw new HttpParseError(HttpErrorCode.Target, 400, 'request target is neither a path nor an absolute URI');
   }
 
-  /** Validates Content-Length / Transfer-Encoding; sets #remaining; returns true for chunked. */
-  #framing(headers: ReadonlyArray<readonly [string, string]>, httpVersion: '1.0' | '1.1'): boolean {
+  /** Validates Content-Length / Transfer-Encoding (`fields` of them in `headers`); sets #remaining; returns true for chunked. */
+  #framing(headers: ReadonlyArray<readonly [string, string]>, httpVersion: '1.0' | '1.1', fields: number): boolean {
+    this.#remaining = 0;
+    if (fields === 0) return false;
+    if (fields === 1) {
+      // The common case, one Content-Length of digits only: what the full checks below conclude too.
+      const only = headers.find(([n]) => n === 'content-length' || n === 'transfer-encoding') as readonly [string, string];
+      if (only[0] === 'content-length' && only[1].length <= MAX_LENGTH_DIGITS && DIGITS.test(only[1])) {
+        this.#remaining = Number(only[1]);
+        return false;
+      }
+    }
     const codings = listValues(headers, 'transfer-encoding');
     const hasTe = countOf(headers, 'transfer-encoding') > 0;
     const lengths = listValues(headers, 'content-length');
     const hasCl = countOf(headers, 'content-length') > 0;
-    this.#remaining = 0;
     if (hasTe) {
       // A request with both is the classic smuggling vector: never guess which one wins.
       if (hasCl) throw new HttpParseError(HttpErrorCode.Framing, 400, 'both Transfer-Encoding and Content-Length');
@@ -503,7 +549,7 @@ export class RequestParser {
       if (lengths.length === 0) throw new HttpParseError(HttpErrorCode.Framing, 400, 'empty Content-Length');
       const first = lengths[0] as string;
       for (const l of lengths) {
-        if (!/^\d+$/.test(l)) throw new HttpParseError(HttpErrorCode.Framing, 400, 'non-numeric Content-Length');
+        if (!DIGITS.test(l)) throw new HttpParseError(HttpErrorCode.Framing, 400, 'non-numeric Content-Length');
         if (l.replace(/^0+(?=\d)/, '').length > MAX_LENGTH_DIGITS) throw new HttpParseError(HttpErrorCode.Framing, 400, 'Content-Length too large');
         if (Number(l) !== Number(first)) throw new HttpParseError(HttpErrorCode.Framing, 400, 'differing Content-Length values');
       }
