@@ -6,11 +6,18 @@
 // take traffic again after their first STATUS, as after an httpd restart.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Packr } from 'msgpackr';
 import type { Directives } from '../config/directives';
 import type { Logger } from '../log';
 import type { ClusterState, StateSnapshot } from './state';
 import { checkSnapshot, type CheckedSnapshot, type PersistedSizes } from './persisted-rows';
+
+type Msgpackr = typeof import('msgpackr');
+let loaded: Msgpackr | undefined;
+/** msgpackr (and its native extension, ~0.7 MiB of RSS in the primary) is loaded by the first save or load: PersistSlots is Off by default. */
+function newPackr(): InstanceType<Msgpackr['Packr']> {
+  loaded ??= require('msgpackr') as Msgpackr;
+  return new loaded.Packr({ useRecords: false });
+}
 
 export const PERSIST_FILE = 'mcmp-edge.tables.msgpack';
 const FORMAT = 'mcmp-edge-tables';
@@ -39,7 +46,7 @@ export type DecodedSnapshot = CheckedSnapshot;
  * format) is a PersistError; inside it, each row is checked on its own.
  */
 export function decodeSnapshot(bytes: Buffer, sizes: PersistedSizes): DecodedSnapshot {
-  const packr = new Packr({ useRecords: false });
+  const packr = newPackr();
   let doc: unknown;
   try {
     doc = packr.unpack(bytes);
@@ -55,7 +62,7 @@ export function decodeSnapshot(bytes: Buffer, sizes: PersistedSizes): DecodedSna
 }
 
 export function encodeSnapshot(snapshot: StateSnapshot, savedAt: number): Buffer {
-  return new Packr({ useRecords: false }).pack({ format: FORMAT, version: FORMAT_VERSION, savedAt, tables: snapshot });
+  return newPackr().pack({ format: FORMAT, version: FORMAT_VERSION, savedAt, tables: snapshot });
 }
 
 export interface TablePersistenceOptions {
