@@ -37,6 +37,9 @@ assert.deepEqual(parseBenchArgs(['--access-log', 'json,combined'], 2).accessLogF
 assert.equal(full.tls, false);
 assert.equal(parseBenchArgs(['--tls'], 2).tls, true);
 
+assert.deepEqual(full.edgeEnv, {});
+assert.deepEqual(parseBenchArgs(['--edge-env', 'MALLOC_ARENA_MAX=2', '--edge-env', 'NODE_OPTIONS=--v8-pool-size=2 --x=a=b'], 2).edgeEnv, { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--v8-pool-size=2 --x=a=b' });
+
 assert.equal(full.baseline, undefined);
 assert.equal(full.profile, false);
 const compared = parseBenchArgs(['--baseline', '/tmp/base', '--profile-target', 'nginx'], 2);
@@ -44,7 +47,7 @@ assert.equal(compared.baseline, '/tmp/base');
 assert.equal(compared.profile, true);
 assert.equal(compared.profileTarget, 'nginx');
 
-for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--access-log', 'xml'], ['--what'], ['positional']]) {
+for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-env', 'NOVALUE'], ['--edge-env', '=x'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--access-log', 'xml'], ['--what'], ['positional']]) {
   assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
 }
 assert.equal(parseBenchArgs(['--warmup', '0'], 2).warmupSec, 0);

@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly connections: number;
   readonly load: 'auto' | 'wrk' | 'autocannon';
   readonly edgeSets: readonly string[];
+  /** --edge-env: environment of this checkout's mcmp-edge targets (not --baseline's), NAME=VALUE each. */
+  readonly edgeEnv: Readonly<Record<string, string>>;
   /** Upstream clients to run mcmp-edge with, one target each (['default']: the proxy's own choice). */
   readonly edgeUpstreams: readonly EdgeUpstream[];
   /** --access-log: each mcmp-edge target again with the access log on in these formats, same rounds (on vs off). */
@@ -86,6 +88,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --status-connections N    concurrent MCMP connections of the second STATUS phase (default 50)
   --route-samples N         ENABLE-APP -> first routed request samples (default 30; --quick 10)
   --out DIR                 where results go (default bench/results)
+  --edge-env NAME=VALUE     environment for this checkout's mcmp-edge targets only, not --baseline's (repeatable),
+                            e.g. MALLOC_ARENA_MAX=2 or NODE_OPTIONS=--v8-pool-size=2 with --baseline of the same
+                            build: a launcher setting measured against none in one run
   --baseline DIR            also run the mcmp-edge built in checkout DIR (DIR/dist/src/cli.js, e.g. a git worktree
                             of main), labelled "@base", in the same interleaved rounds: before/after in one run;
                             the management part then runs --rounds times on each, alternated
@@ -145,6 +150,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         connections: { type: 'string' },
         load: { type: 'string' },
         'edge-set': { type: 'string', multiple: true },
+        'edge-env': { type: 'string', multiple: true },
         'edge-upstream': { type: 'string' },
         'access-log': { type: 'string' },
         'node-types': { type: 'string' },
@@ -187,6 +193,12 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
   for (const s of v['edge-set'] ?? []) {
     if (!/^[A-Za-z][A-Za-z0-9]*=/.test(s)) throw new BenchArgsError(`--edge-set wants Name=Value, got ${JSON.stringify(s)}`);
   }
+  const edgeEnv: Record<string, string> = {};
+  for (const e of v['edge-env'] ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(e);
+    if (m === null) throw new BenchArgsError(`--edge-env wants NAME=VALUE, got ${JSON.stringify(e)}`);
+    edgeEnv[m[1] as string] = m[2] as string;
+  }
   return {
     quick,
     parts,
@@ -200,6 +212,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     connections: positive('connections', v.connections, 64),
     load,
     edgeSets: v['edge-set'] ?? [],
+    edgeEnv,
     edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
     accessLogFormats: v['access-log'] === undefined ? [] : mapNames('access-log', list(v['access-log']), Object.fromEntries(ACCESS_LOG_FORMATS.map((f) => [f, f])) as Record<string, AccessLogFormat>, ACCESS_LOG_FORMATS),
     tls: v.tls === true,

@@ -190,6 +190,8 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
     const doE2e = o.parts.has('e2e');
     const threads = doE2e ? o.threads : [Math.max(...o.threads)];
     const nodeFlags = o.profile ? PROFILE_NODE_FLAGS : [];
+    const env = Object.keys(o.edgeEnv).length > 0 ? o.edgeEnv : undefined;
+    if (env !== undefined) print(`mcmp-edge (this checkout) environment: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     const specs: TargetSpec[] = [
       ...(doE2e ? [directTarget()] : []),
       // --baseline: that build runs the scenarios and, with --only management, the management plane beside this one.
@@ -199,12 +201,12 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
         ? threads.flatMap((n) =>
             o.edgeUpstreams.flatMap((u) =>
               o.accessLogFormats.map((f) =>
-                mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags, labelSuffix: `+log ${f}`, args: ['--access-log', path.join(tmpDir, `access-${n}t-${u}-${f}.log`), '--access-log-format', f] }),
+                mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags, env, labelSuffix: `+log ${f}`, args: ['--access-log', path.join(tmpDir, `access-${n}t-${u}-${f}.log`), '--access-log-format', f] }),
               ),
             ),
           )
         : []),
-      ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags }))),
+      ...threads.flatMap((n) => o.edgeUpstreams.map((u) => mcmpEdgeTarget(n, edgeSets, u, undefined, { nodeFlags, env }))),
       ...(doE2e ? o.peers.map(peerSpec) : []),
     ];
     for (const p of ['nginx', 'haproxy', 'httpd'] as const) {

@@ -38,6 +38,8 @@ export interface EdgeBuild {
   readonly nodeFlags?: readonly string[];
   /** More mcmp-edge flags (--tls: `--listen-tls` and its certificate). */
   readonly args?: readonly string[];
+  /** More environment for the proxy process (--edge-env). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Said after the label when `args` make it another variant (--access-log: `+log json`). */
   readonly labelSuffix?: string;
 }
@@ -78,7 +80,7 @@ export function mcmpEdgeTarget(threads: number, sets: readonly string[], upstrea
         args,
         port,
         managerPort,
-        env: upstream === 'default' ? undefined : { MCMP_EDGE_UPSTREAM: upstream },
+        env: upstream === 'default' && build.env === undefined ? undefined : { ...build.env, ...(upstream === 'default' ? {} : { MCMP_EDGE_UPSTREAM: upstream }) },
         ready: node?.ready,
         async afterListen() {
           if (!(await waitForPort(managerPort, 10_000))) throw new Error(`MCMP port ${managerPort} not listening`);
