@@ -78,7 +78,8 @@ export const USAGE = `usage: npm run bench -- [flags]
                             directory) in these formats, "+log FORMAT" in its label, in the same interleaved
                             rounds: the access log's cost, on vs off (default: off)
   --node-types http,ajp     ajp adds the same Tomcat over HTTP and over AJP, side by side (needs tomcat10; httpd
-                            with mod_proxy_http/mod_proxy_ajp as the peer when installed) (default: http)
+                            with mod_proxy_http/mod_proxy_ajp as the peer when installed; --baseline adds its AJP
+                            target, --profile records this build's AJP target) (default: http)
   --tls                     add the HTTPS comparison: mcmp-edge --listen-tls vs nginx ssl, same certificate, protocols
                             and TLS 1.2 suites; full handshakes/s (new connection, no session), wrk's new connections
                             (resumed sessions) and keep-alive over TLS (needs openssl; the e2e part)
