@@ -36,6 +36,10 @@ assert.deepEqual(parseBenchArgs(['--access-log', 'json,combined'], 2).accessLogF
 
 assert.equal(full.tls, false);
 assert.equal(parseBenchArgs(['--tls'], 2).tls, true);
+assert.deepEqual(parseBenchArgs(['--tls'], 2).tlsKeys, ['rsa']);
+const ecdsa = parseBenchArgs(['--tls-key', 'ecdsa,rsa'], 2);
+assert.equal(ecdsa.tls, true);
+assert.deepEqual(ecdsa.tlsKeys, ['ecdsa', 'rsa']);
 
 assert.deepEqual(full.edgeEnv, {});
 assert.deepEqual(parseBenchArgs(['--edge-env', 'MALLOC_ARENA_MAX=2', '--edge-env', 'NODE_OPTIONS=--v8-pool-size=2 --x=a=b'], 2).edgeEnv, { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--v8-pool-size=2 --x=a=b' });
@@ -47,7 +51,7 @@ assert.equal(compared.baseline, '/tmp/base');
 assert.equal(compared.profile, true);
 assert.equal(compared.profileTarget, 'nginx');
 
-for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-env', 'NOVALUE'], ['--edge-env', '=x'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--access-log', 'xml'], ['--what'], ['positional']]) {
+for (const bad of [['--peers', 'squid'], ['--sizes', '2k'], ['--threads', '0'], ['--rounds', '1.5'], ['--duration', 'x'], ['--load', 'ab'], ['--edge-set', 'novalue'], ['--edge-env', 'NOVALUE'], ['--edge-env', '=x'], ['--edge-upstream', 'curl'], ['--node-types', 'h2'], ['--access-log', 'xml'], ['--tls-key', 'dsa'], ['--what'], ['positional']]) {
   assert.throws(() => parseBenchArgs(bad, 2), BenchArgsError, `should refuse ${bad.join(' ')}`);
 }
 assert.equal(parseBenchArgs(['--warmup', '0'], 2).warmupSec, 0);

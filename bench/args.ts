@@ -10,6 +10,9 @@ export const PEERS = ['nginx', 'haproxy', 'httpd'] as const;
 export type PeerName = (typeof PEERS)[number];
 export const PARTS = ['micro', 'e2e', 'management'] as const;
 export const NODE_TYPES = ['http', 'ajp'] as const;
+/** Key of the --tls certificate: RSA 2048 (what most sites have) or ECDSA P-256. */
+export const TLS_KEY_TYPES = ['rsa', 'ecdsa'] as const;
+export type TlsKeyType = (typeof TLS_KEY_TYPES)[number];
 export type NodeType = (typeof NODE_TYPES)[number];
 export type Part = (typeof PARTS)[number];
 
@@ -37,6 +40,8 @@ export interface BenchOptions {
   readonly nodeTypes: readonly NodeType[];
   /** Add the HTTPS comparison (mcmp-edge --listen-tls against nginx ssl): handshakes/s and keep-alive over TLS. */
   readonly tls: boolean;
+  /** --tls-key: one TLS comparison per certificate key type, in this order. */
+  readonly tlsKeys: readonly TlsKeyType[];
   readonly microFilter: readonly string[];
   readonly microTimeSec: number;
   readonly statusSeconds: number;
@@ -82,7 +87,10 @@ export const USAGE = `usage: npm run bench -- [flags]
                             target, --profile records this build's AJP target) (default: http)
   --tls                     add the HTTPS comparison: mcmp-edge --listen-tls vs nginx ssl, same certificate, protocols
                             and TLS 1.2 suites; full handshakes/s (new connection, no session), wrk's new connections
-                            (resumed sessions) and keep-alive over TLS (needs openssl; the e2e part)
+                            (resumed sessions) and keep-alive over TLS (needs openssl; the e2e part); --baseline
+                            and --profile apply to these runs too (the profile file names start with profile-tls-)
+  --tls-key rsa,ecdsa       certificate key of the --tls comparison: RSA 2048 and/or ECDSA P-256, one comparison
+                            each (default: rsa)
   --micro-filter WORD       only micro suites whose name contains WORD (repeatable)
   --micro-time S            seconds per micro case (default 1; --quick 0.1)
   --status-seconds S        seconds per STATUS-rate phase (default 3; --quick 1)
@@ -156,6 +164,7 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
         'access-log': { type: 'string' },
         'node-types': { type: 'string' },
         tls: { type: 'boolean' },
+        'tls-key': { type: 'string' },
         'micro-filter': { type: 'string', multiple: true },
         'micro-time': { type: 'string' },
         'status-seconds': { type: 'string' },
@@ -216,7 +225,8 @@ export function parseBenchArgs(argv: readonly string[], cpus: number = os.cpus()
     edgeEnv,
     edgeUpstreams: mapNames('edge-upstream', list(v['edge-upstream']), { undici: 'undici', h1: 'h1' } as Record<string, EdgeUpstream>, ['default']),
     accessLogFormats: v['access-log'] === undefined ? [] : mapNames('access-log', list(v['access-log']), Object.fromEntries(ACCESS_LOG_FORMATS.map((f) => [f, f])) as Record<string, AccessLogFormat>, ACCESS_LOG_FORMATS),
-    tls: v.tls === true,
+    tls: v.tls === true || v['tls-key'] !== undefined,
+    tlsKeys: mapNames('tls-key', list(v['tls-key']), Object.fromEntries(TLS_KEY_TYPES.map((k) => [k, k])) as Record<string, TlsKeyType>, ['rsa']),
     nodeTypes: mapNames('node-types', list(v['node-types']), Object.fromEntries(NODE_TYPES.map((t) => [t, t])) as Record<string, NodeType>, ['http']),
     microFilter: v['micro-filter'] ?? [],
     microTimeSec: positive('micro-time', v['micro-time'], quick ? 0.1 : 1, { integer: false }),

@@ -160,10 +160,9 @@ function profiledTarget(running: readonly RunningTarget[], wanted: string | unde
   return own[own.length - 1];
 }
 
-/** One more (unrecorded) run of `t` under perf; the summary goes beside the results. */
-async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions, outDir: string, prefix = ''): Promise<ProfileOutput | undefined> {
+/** One more (unrecorded) run of `t` under perf; the summary goes beside the results. `name`: the run's own name (TLS runs), else `prefix` + the scenario's. */
+async function profileScenario(t: RunningTarget, sc: ReturnType<typeof scenarioList>[number], so: ScenarioOptions, outDir: string, prefix = '', name = `${prefix}${scenarioName(sc)}`): Promise<ProfileOutput | undefined> {
   if (t.pid === undefined) return undefined;
-  const name = `${prefix}${scenarioName(sc)}`;
   const file = path.join(outDir, `profile-${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}.txt`);
   const threads = Number(/(\d+)t\b/.exec(t.label)?.[1] ?? 2);
   mkdirSync(outDir, { recursive: true });
@@ -308,6 +307,22 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
       }
     }
     if (doE2e && o.tls) {
+      const perfWhy = o.profile ? perfUnavailable() : undefined;
+      if (perfWhy !== undefined) print(`--profile (TLS): ${perfWhy}; no profile recorded`);
+      const profileTls = async (tlsRunning: readonly RunningTarget[], name: string, tlsGen: LoadGenerator, sc: ReturnType<typeof scenarioList>[number]): Promise<void> => {
+        const t = profiledTarget(tlsRunning, o.profileTarget);
+        if (t === undefined) {
+          print(`--profile: no running TLS target matches ${JSON.stringify(o.profileTarget ?? 'mcmp-edge')}`);
+          return;
+        }
+        const so: ScenarioOptions = { gen: tlsGen, connections: o.connections, durationSec: o.durationSec, rounds: 1, warmupSec: 0, backendPid: backend?.pid ?? 0, print };
+        try {
+          const p = await profileScenario(t, sc, so, o.outDir !== undefined ? path.resolve(o.outDir) : RESULTS_DIR, '', name);
+          if (p !== undefined) profiles.push(p);
+        } catch (e) {
+          print(`  profiling ${t.label} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      };
       for (const r of await runTlsComparison(o, {
         gen,
         tmpDir,
@@ -316,6 +331,9 @@ async function runE2e(o: BenchOptions, gen: LoadGenerator, skipped: Skipped[], f
         print,
         skip: (target, reason) => skipped.push({ target, reason }),
         fail: (message) => failures.push(message),
+        nodeFlags: o.profile ? PROFILE_NODE_FLAGS : [],
+        ...(Object.keys(o.edgeEnv).length > 0 ? { env: o.edgeEnv } : {}),
+        ...(o.profile && perfWhy === undefined ? { profile: profileTls } : {}),
       })) {
         scenarios.push(r);
         print(scenarioTable(r));

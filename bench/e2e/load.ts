@@ -28,6 +28,8 @@ export interface LoadResult {
   readonly errors: number;
   /** Responses that were not 2xx/3xx. */
   readonly non2xx: number;
+  /** TLS handshakes the server resumed (tls-handshakes in its resuming mode only). */
+  readonly resumed?: number;
 }
 
 export class LoadError extends Error {

@@ -172,6 +172,7 @@ export async function runScenario(sc: Scenario, targets: readonly RunningTarget[
         o.print(
           `  ${name} round ${round}/${o.rounds} ${t.label.padEnd(13)} ${s.load.rps.toFixed(0).padStart(7)} req/s  p99 ${s.load.p99Ms.toFixed(2)} ms` +
             (s.cpuUsPerReq !== null ? `  ${s.cpuUsPerReq.toFixed(1)} µs CPU/req` : '') +
+            (s.load.resumed !== undefined ? `  ${((100 * s.load.resumed) / Math.max(1, s.load.requests)).toFixed(0)}% resumed` : '') +
             (s.load.errors + s.load.non2xx > 0 ? `  (${s.load.errors} errors, ${s.load.non2xx} non-2xx)` : ''),
         );
       } catch (e) {

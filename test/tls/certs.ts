@@ -47,8 +47,14 @@ export function makeCa(dir: string, name: string, cn: string): void {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`]);
 }
 
-export function makeLeaf(dir: string, name: string, cn: string, san: string, ca: string): Pair {
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+/** `openssl req` key arguments: RSA 2048 (the default) or ECDSA P-256. */
+export const KEY_ARGS = {
+  rsa: ['-newkey', 'rsa:2048'],
+  ecdsa: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'],
+} as const;
+
+export function makeLeaf(dir: string, name: string, cn: string, san: string, ca: string, key: keyof typeof KEY_ARGS = 'rsa'): Pair {
+  openssl(dir, ['req', ...KEY_ARGS[key], '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
   fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
