@@ -21,6 +21,7 @@ assert.deepEqual(
 const picked = parseBenchArgs(['--peers', 'nginx,HAProxy', '--sizes', '1m,100b', '--modes', 'close', '--threads', '1,4,1', '--only', 'e2e', '--edge-set', 'UseAlias=On', '--edge-set', 'Maxnode=50'], 2);
 assert.deepEqual(picked.peers, ['nginx', 'haproxy']);
 assert.deepEqual(picked.sizes, ['large', 'small']);
+assert.deepEqual(parseBenchArgs(['--sizes', 'chunked,100b'], 2).sizes, ['chunked', 'small']);
 assert.deepEqual(picked.modes, ['close']);
 assert.deepEqual(picked.threads, [1, 4]);
 assert.deepEqual([...picked.parts], ['e2e']);

@@ -69,7 +69,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --quick                   short run, under a minute (1 round of 2 s; 100 B + 16 KiB keep-alive, 100 B new-conn)
   --only micro,e2e,management   parts to run (default: all)
   --peers nginx,haproxy,httpd   peer proxies to compare with, or "none" (default: all; absent ones are skipped)
-  --sizes 100b,16k,1m       response bodies (default: all three; --quick: 100b,16k)
+  --sizes 100b,16k,1m,chunked   response bodies (default: 100b,16k,1m; --quick: 100b,16k); chunked: 100 B without
+                            Content-Length, four chunks and the last chunk in one write from the node
   --modes keep-alive,close  client connections reused, or one per request (default: both)
   --threads 1,2             mcmp-edge forwarding-thread counts to measure (default: 1..CPUs; --quick: CPUs)
   --rounds N                interleaved rounds, medians reported (default 3; --quick 1)
@@ -110,7 +111,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --profile-target LABEL    the target --profile records (a label or part of one; default: this build's mcmp-edge)
   -h, --help`;
 
-const SIZE_NAMES: Record<string, BodySize> = { '100b': 'small', small: 'small', '16k': 'medium', '16kib': 'medium', medium: 'medium', '1m': 'large', '1mib': 'large', large: 'large' };
+const SIZE_NAMES: Record<string, BodySize> = { '100b': 'small', small: 'small', '16k': 'medium', '16kib': 'medium', medium: 'medium', '1m': 'large', '1mib': 'large', large: 'large', chunked: 'chunked' };
 const MODE_NAMES: Record<string, ConnectionMode> = { 'keep-alive': 'keep-alive', keepalive: 'keep-alive', ka: 'keep-alive', close: 'close', 'new-conn': 'close', new: 'close' };
 
 function list(value: string | undefined): string[] | undefined {

@@ -5,9 +5,14 @@
 // the id comes back in X-Backend so a test can see which node served it.
 import { loadUws } from '../../native-bindings/uws';
 
-/** Bodies by path prefix; any other path gets the small body. */
-export const BODY_PATHS = { small: '/100b', medium: '/16k', large: '/1m' } as const;
-export const BODY_SIZES = { small: 100, medium: 16 * 1024, large: 1024 * 1024 } as const;
+/**
+ * Bodies by path prefix; any other path gets the small body. `chunked`: 100 B
+ * without Content-Length, in CHUNKED_PIECES chunks of 25 B and the last chunk,
+ * all in one write (as a servlet container answers a small dynamic page).
+ */
+export const BODY_PATHS = { small: '/100b', medium: '/16k', large: '/1m', chunked: '/chunked' } as const;
+export const BODY_SIZES = { small: 100, medium: 16 * 1024, large: 1024 * 1024, chunked: 100 } as const;
+export const CHUNKED_PIECES = 4;
 export type BodySize = keyof typeof BODY_SIZES;
 
 export interface BackendReady {
@@ -34,6 +39,18 @@ function main(): void {
     const app = uws.App();
     app.any('/*', (res, req) => {
       const url = req.getUrl();
+      if (url.startsWith(BODY_PATHS.chunked)) {
+        const close = req.getHeader('connection').toLowerCase() === 'close';
+        // One cork: uWS frames every write() as a chunk and end() adds the last chunk, in one send.
+        res.cork(() => {
+          res.writeStatus('200 OK').writeHeader('Content-Type', 'text/plain').writeHeader('X-Backend', id);
+          if (close) res.writeHeader('Connection', 'close');
+          const piece = small.subarray(0, BODY_SIZES.chunked / CHUNKED_PIECES);
+          for (let i = 1; i < CHUNKED_PIECES; i++) res.write(piece);
+          res.end(small.subarray(small.length - piece.length), close);
+        });
+        return;
+      }
       const payload = url.startsWith(BODY_PATHS.medium) ? medium : url.startsWith(BODY_PATHS.large) ? large : small;
       // uWS closes after a `Connection: close` request without saying so, and
       // a client that was not told (wrk) then loses its next request; say it.

@@ -20,6 +20,7 @@ export function scenarioName(s: Scenario): string {
 }
 
 export function sizeLabel(size: BodySize): string {
+  if (size === 'chunked') return `${BODY_SIZES.chunked} B chunked`;
   const bytes = BODY_SIZES[size];
   return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
 }

@@ -115,7 +115,10 @@ function checkTarget(port: number, ca: Buffer): Promise<string> {
     socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
     socket.once('secureConnect', () => {
       const kx = socket.getEphemeralKeyInfo() as { name?: string } | null;
-      negotiated = `${socket.getProtocol() ?? '?'} ${socket.getCipher().standardName}, ${kx?.name ?? '?'} key exchange, ${socket.getPeerCertificate().bits ?? '?'}-bit RSA certificate`;
+      const peer = socket.getPeerCertificate();
+      // An EC key names its curve; an RSA key has a modulus.
+      const keyType = peer.asn1Curve !== undefined ? `ECDSA ${peer.nistCurve ?? peer.asn1Curve}` : 'RSA';
+      negotiated = `${socket.getProtocol() ?? '?'} ${socket.getCipher().standardName}, ${kx?.name ?? '?'} key exchange, ${peer.bits ?? '?'}-bit ${keyType} certificate`;
       socket.write(`GET ${BODY_PATHS.small} HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`);
     });
     socket.on('data', (c: Buffer) => {

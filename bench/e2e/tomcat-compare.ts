@@ -21,7 +21,7 @@ function pathFor(size: BodySize): string {
   return `${CONTEXT}/b?size=${BODY_SIZES[size]}&cl=1`;
 }
 
-const PATHS: Record<BodySize, string> = { small: pathFor('small'), medium: pathFor('medium'), large: pathFor('large') };
+const PATHS: Record<BodySize, string> = { small: pathFor('small'), medium: pathFor('medium'), large: pathFor('large'), chunked: `${CONTEXT}/b?size=${BODY_SIZES.chunked}` };
 const READY = { path: PATHS.small, bytes: BODY_SIZES.small };
 
 export interface TomcatComparisonDeps {

@@ -25,6 +25,7 @@ import { ResponseBodyWriter, type BodyProducer } from './response/body';
 import type { RoutingView } from './routing-view';
 import { sessionIdFromSetCookie, type SessionBatcher } from './sessions';
 import type { LocalResponse, StaticFiles } from './static/files';
+import type { ReadBatching } from './upstream/read-batch';
 import type { NodeUpstreams } from './upstream/upstreams';
 
 /** What an exchange needs from its thread. */
@@ -114,7 +115,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer, AccessRecord {
+export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching, BodyProducer, AccessRecord {
   readonly #ctx: ExchangeContext;
   readonly #res: HttpResponse;
   readonly #head: ClientRequestHead;
@@ -450,6 +451,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, BodyProducer,
     this.#writer?.dispose();
     this.#res.cork(() => this.#res.close());
     this.#finish();
+  }
+
+  /**
+   * h1/AJP upstreams (upstream/read-batch.ts): everything one read from the
+   * node brings goes to the client in one write (the corks of onData and
+   * onComplete inside run as part of this one).
+   */
+  batchRead(parse: () => void): void {
+    if (this.#clientGone || this.#clientDone) parse();
+    else this.#res.cork(parse);
   }
 
   /** uWS drained the response: let undici read from the node again. */
