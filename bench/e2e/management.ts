@@ -81,6 +81,8 @@ const ROUTE_MAX_REQUESTS = 1000;
 const ROUTE_MAX_MS = 2000;
 /** The ajp node STATUS is sent for in the probed run; it serves no context. */
 const PROBED_ROUTE = 'probed';
+/** Each run registers its own ajp node (`probed-N`: its CPING responder is new), so --rounds can repeat the part on one proxy. */
+let probedRuns = 0;
 
 /** CPU ticks (user + system) of thread `tid` of process `pid`; the primary thread is the process's main thread (tid = pid). */
 function threadTicks(pid: number, tid: number): number | undefined {
@@ -257,10 +259,11 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
       loadDone = true;
     });
   const status: StatusRate[] = [];
+  const probedRoute = `${PROBED_ROUTE}-${++probedRuns}`;
   try {
     const mcmp = await McmpConnection.open(managerPort);
     try {
-      await registerNode(mcmp, { route: PROBED_ROUTE, port: cpong.port, contexts: [], type: 'ajp' });
+      await registerNode(mcmp, { route: probedRoute, port: cpong.port, contexts: [], type: 'ajp' });
     } finally {
       mcmp.close();
     }
@@ -271,7 +274,8 @@ export async function measureManagement(o: ManagementOptions): Promise<Managemen
     ];
     for (const run of runs) {
       const before = cpong.connections();
-      const { result: r, primaryCpuUs } = await withPrimaryCpu(o.edge.pid, () => runStatusLoad({ port: managerPort, route: run.route, connections: run.connections, durationMs: o.statusSeconds * 1000 }));
+      const route = run.route === PROBED_ROUTE ? probedRoute : run.route;
+      const { result: r, primaryCpuUs } = await withPrimaryCpu(o.edge.pid, () => runStatusLoad({ port: managerPort, route, connections: run.connections, durationMs: o.statusSeconds * 1000 }));
       const probes = run.route === PROBED_ROUTE ? cpong.connections() - before : undefined;
       const rate: StatusRate = { ...r, route: run.route, probes, underLoad: !loadDone, primaryCpuUs };
       status.push(rate);
