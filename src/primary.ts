@@ -13,6 +13,7 @@ import { maxMcmpBodySize, RELEASE } from './config/directives';
 import { ForwardingPool } from './forward/pool';
 import { AcceptGovernor, autoMaxConnections } from './forward/accept-governor';
 import { raiseFdLimit } from './fd-limit';
+import { lowerPrimaryPriority } from './primary-priority';
 import type { Logger } from './log';
 import { McmpHandler, type McmpReply } from './mcmp/handler';
 import { AllowList } from './mcmp/http/allow';
@@ -190,6 +191,7 @@ export class McmpEdge {
     const tlsPorts = this.#pool.tlsPorts;
     const listenTls = (this.options.tls.edge?.listen ?? []).map((l, i) => ({ host: l.host, port: tlsPorts[i] ?? l.port }));
     const addresses = { listen: { host: this.options.listen.host, port }, manager: { host: manager.address, port: manager.port }, listenTls };
+    await lowerPrimaryPriority(this.options.primaryNice, this.#logger);
     this.#logger.info({ ...addresses, threads: this.#pool.threads }, 'mcmp-edge started');
     if (this.options.ignoredConfig.length > 0) {
       this.#logger.warn({ ignored: this.options.ignoredConfig }, 'httpd configuration: these lines have no effect in mcmp-edge');

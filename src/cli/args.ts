@@ -55,6 +55,8 @@ export interface ProxyOptions {
   readonly tls: TlsSettings;
   /** --access-log / AccessLog (with its format); null: no access log. */
   readonly accessLog: AccessLogSettings | null;
+  /** --primary-nice / PrimaryNice: nice increment of the primary thread over the forwarding threads. */
+  readonly primaryNice: number;
 }
 
 
@@ -80,6 +82,8 @@ mcmp-edge ctl [--manager HOST:PORT] [--json] info|dump|version|enable|disable|st
   --log-level LEVEL         pino level: ${LOG_LEVELS.join(', ')} (default info)
   --access-log PATH|-       access log, appended to (SIGUSR1 reopens it), - for stdout (default: none)
   --access-log-format FMT   ${ACCESS_LOG_FORMATS.join(' or ')}: httpd's combined line, or one JSON object per line (default combined)
+  --primary-nice N          run the primary thread (MCMP, probes, status page) N nice levels below the
+                            forwarding threads, 0..19 (default 10, or the PrimaryNice directive)
 TLS (certificates and keys in PEM; checked at start, exit 2 when unusable; SIGHUP reloads them):
   --listen-tls HOST:PORT    HTTPS client traffic (repeatable; beside --listen) (default: none)
   --tls-cert FILE           certificate (chain) of --listen-tls and, by default, --manager-tls
@@ -238,6 +242,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'log-level': { type: 'string' },
         'access-log': { type: 'string' },
         'access-log-format': { type: 'string' },
+        'primary-nice': { type: 'string' },
         'listen-tls': { type: 'string', multiple: true },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -381,8 +386,15 @@ export function parseCommandLine(argv: readonly string[]): Command {
       argv: [...argv],
       tls,
       accessLog,
+      primaryNice: v['primary-nice'] === undefined ? directives.PrimaryNice : parseNice(v['primary-nice']),
     },
   };
+}
+
+/** --primary-nice: a nice increment 0..19. */
+function parseNice(raw: string): number {
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > 19) throw new UsageError(`--primary-nice: bad value ${JSON.stringify(raw)}; expected an integer 0..19`);
+  return Number(raw);
 }
 
 /** parseArgs errors as one line that starts with the flag the user gave. */

@@ -67,6 +67,7 @@ export const DIRECTIVES = [
   spec({ name: 'ResponseStatusCodeOnNoContext', kind: 'int', default: 404, min: 100, max: 599, help: 'status when contexts exist but none matches' }),
   spec({ name: 'ModProxyClusterThreadCount', kind: 'int', default: 16, min: 0, max: 1024, help: 'probes run at once (0: one at a time)' }),
   spec({ name: 'StatusProbeReuse', kind: 'int', default: 1000, min: 0, max: 60000, help: "milliseconds a node's successful STATUS probe also answers later STATUS for it, unless the node was put in error since (0: each STATUS probes; concurrent STATUS always share one probe)" }),
+  spec({ name: 'PrimaryNice', kind: 'int', default: 10, min: 0, max: 19, help: "how much lower the primary thread (MCMP, probes, status page) runs than the forwarding threads, as a nice increment applied to that thread only (Linux), so an MCMP flood does not slow client traffic (0: same priority; --primary-nice wins)" }),
   spec({ name: 'NodeTimeout', kind: 'int', default: 0, min: 0, max: 86400, help: 'seconds without STATUS before a node is put in error (0: off)' }),
   spec({ name: 'CacheShareFor', kind: 'int', default: 0, min: 0, max: 0, help: 'not needed: threads re-read the tables when a version changes', unsupported: 'forwarding threads rebuild their index on every table change, so there is no cache period to set' }),
   spec({ name: 'ModProxyClusterHCTemplate', kind: 'string', default: '', help: 'health-check template', unsupported: 'mod_proxy_hcheck templates are not implemented; nodes are probed with OPTIONS/CPING' }),
