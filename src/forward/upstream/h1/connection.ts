@@ -36,6 +36,9 @@ const COALESCE_LIMIT = 64 * 1024;
 /** undici's margin under a node's Keep-Alive timeout hint. */
 const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
 
+/** A response head's headers once the response is complete (never written to). */
+const NO_HEADERS = Object.freeze([]) as unknown as Buffer[];
+
 /** Every plain connection of this thread reads into this buffer. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const EMPTY = Buffer.alloc(0);
@@ -626,6 +629,8 @@ export class H1Connection implements RequestCarrier {
     this.#detachBody();
     const trailers = this.#trailers;
     this.#trailers = null;
+    // The handler copied what it keeps; an idle connection (old generation) holding them would make them old too.
+    this.#head.headers = NO_HEADERS;
     if (!reusable) this.#teardown(null);
     req.complete(trailers);
     if (reusable && !this.#closed) {
