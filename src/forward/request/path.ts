@@ -61,9 +61,23 @@ const REPLACEMENT = 0xfffd;
 
 /**
  * The common path: segments of allowed characters, none empty, none starting
- * with "." (so no dot-segment), no escape. Such a path is already normal.
+ * with "." (so no dot-segment), no escape, an optional final "/". Such a path
+ * is already normal. (Every request is checked: a scan, not a regular expression.)
  */
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?$/;
+function isPlainPath(path: string): boolean {
+  const n = path.length;
+  let i = 0;
+  while (i < n) {
+    if (path.charCodeAt(i) !== SLASH) return false;
+    i++;
+    if (i === n) return true;
+    let c = path.charCodeAt(i);
+    if (c >= 128 || ALLOWED[c] !== 1 || c === DOT) return false;
+    i++;
+    while (i < n && (c = path.charCodeAt(i)) < 128 && ALLOWED[c] === 1) i++;
+  }
+  return true;
+}
 /** A query of printable ASCII without "#": forwarded as received. */
 const PLAIN_QUERY = /^[\x21\x22\x24-\x7e]*$/;
 
@@ -96,9 +110,9 @@ function escapeCodePoint(s: string, i: number): string {
  */
 export function normaliseRequestTarget(url: string, rules: PathRules): string | PathRefusal {
   const q = url.indexOf('?');
-  if (q < 0) return PLAIN_PATH.test(url) ? url : normalisePath(url, rules);
+  if (q < 0) return isPlainPath(url) ? url : normalisePath(url, rules);
   const rawPath = url.slice(0, q);
-  const path = PLAIN_PATH.test(rawPath) ? rawPath : normalisePath(rawPath, rules);
+  const path = isPlainPath(rawPath) ? rawPath : normalisePath(rawPath, rules);
   if (typeof path === 'number') return path;
   const rawQuery = url.slice(q + 1);
   const query = PLAIN_QUERY.test(rawQuery) ? rawQuery : normaliseQuery(rawQuery);

@@ -8,6 +8,7 @@ const CR = 13;
 const SP = 32;
 const HTAB = 9;
 const COLON = 58;
+const COMMA = 44;
 
 /** Characters allowed in a header name (RFC 9110 tchar). */
 const TCHAR = new Uint8Array(256);
@@ -130,10 +131,18 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
         if (chunkedLast) out.chunked = true;
         else out.otherEncoding = true;
       } else if (nameLength === 10 && nameAt(buf, pos, 'connection')) {
-        for (const token of buf.toString('latin1', vs, ve).toLowerCase().split(',')) {
-          const t = token.trim();
-          if (t === 'close') sawCloseToken = true;
-          else if (t === 'keep-alive') sawKeepAliveToken = true;
+        // Every response of a kept-alive node carries it: its tokens are read from the bytes, no string made.
+        let ts = vs;
+        while (ts <= ve) {
+          let te = ts;
+          while (te < ve && buf[te] !== COMMA) te++;
+          let a = ts;
+          let b = te;
+          while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
+          while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
+          if (b - a === 5 && nameAt(buf, a, 'close')) sawCloseToken = true;
+          else if (b - a === 10 && nameAt(buf, a, 'keep-alive')) sawKeepAliveToken = true;
+          ts = te + 1;
         }
       } else if (nameLength === 10 && nameAt(buf, pos, 'keep-alive')) {
         const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(buf.toString('latin1', vs, ve));
