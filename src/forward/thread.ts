@@ -12,8 +12,10 @@ import { publishLoopUtilisation } from './loop-utilisation';
 import type { ThreadCommand, ThreadEvent, ThreadResult, ThreadTask } from './messages';
 import { ForwardingServer } from './server';
 import { SessionBatcher } from './sessions';
+import { tuneV8ForForwarding } from './v8-tuning';
 
 export default async function forwardingThread(task: ThreadTask): Promise<ThreadResult> {
+  tuneV8ForForwarding();
   const logger = createLogger(task.logLevel as LevelWithSilent, { thread: task.index });
   const control = task.control;
   const tables = SlotTables.attach(task.tablesBuffer);
