@@ -25,6 +25,7 @@ import { ResponseBodyWriter, type BodyProducer } from './response/body';
 import type { RoutingView } from './routing-view';
 import { sessionIdFromSetCookie, type SessionBatcher } from './sessions';
 import type { LocalResponse, StaticFiles } from './static/files';
+import { decimalValue } from './upstream/decimal';
 import type { ReadBatching } from './upstream/read-batch';
 import type { NodeUpstreams } from './upstream/upstreams';
 
@@ -97,19 +98,6 @@ function upstreamFailure(code: string, responseStarted: boolean): UpstreamFailur
 }
 
 const RESOLVED = Promise.resolve();
-
-/** A header value of decimal digits as a number (no string made), -1 when it is anything else. */
-function decimalValue(value: Buffer): number {
-  const n = value.length;
-  if (n === 0 || n > 15) return -1;
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (value[i] as number) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
 
 /** An exchange that is over holds no response header. */
 const NO_HEADERS = Object.freeze([]) as unknown as Buffer[];

@@ -3,6 +3,7 @@
 // the request attributes, the container's message types. Everything else
 // talks in fields and names.
 import { AjpProtocolError, AjpRequestTooLargeError, AjpInvalidRequestError } from './errors';
+import { decimalValue } from '../decimal';
 
 /** Default packet size, header included (AJP.md §1.4): what Tomcat's packetSize defaults to. */
 export const DEFAULT_PACKET_SIZE = 8192;
@@ -394,7 +395,7 @@ export function decodeSendHeaders(payload: Buffer, start: number, end: number): 
     if (value === null) throw new AjpProtocolError('null response header value');
     headers.push(name, value);
     if (name === CONTENT_LENGTH_NAME || isContentLength(name)) {
-      const n = digits(value);
+      const n = decimalValue(value);
       // Two different lengths, or one that is no number: nothing to check the body against.
       contentLength = contentLength >= 0 && contentLength !== n ? -1 : n;
     }
@@ -427,19 +428,6 @@ function isContentLength(name: Buffer): boolean {
     if (c !== CONTENT_LENGTH[i]) return false;
   }
   return true;
-}
-
-/** 1 to 15 ASCII digits as a number, else -1. */
-function digits(value: Buffer): number {
-  const n = value.length;
-  if (n < 1 || n > 15) return -1;
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (value[i] as number) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 /** Where a SEND_BODY_CHUNK's body bytes start in its payload. */
