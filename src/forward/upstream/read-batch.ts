@@ -37,3 +37,50 @@ export interface ReadBatching {
 export function batchesReads(handler: Dispatcher.DispatchHandlers): handler is Dispatcher.DispatchHandlers & ReadBatching {
   return typeof (handler as Partial<ReadBatching>).batchRead === 'function';
 }
+
+/**
+ * Parses one read of a node connection, inside the handler's batch when the
+ * read is small enough and the handler offers one. One per connection: the
+ * read is held in fields around the call rather than in a closure per read,
+ * and a throw from the parser is carried out of the native cork and rethrown
+ * to the caller, which tears its connection down as for an unbatched read.
+ */
+export class ReadBatcher {
+  readonly #parse: (buf: Buffer, start: number, end: number) => void;
+  #buf: Buffer = EMPTY;
+  #start = 0;
+  #end = 0;
+  #failure: Error | null = null;
+
+  constructor(parse: (buf: Buffer, start: number, end: number) => void) {
+    this.#parse = parse;
+  }
+
+  /** `carried`: bytes the connection holds from earlier reads, parsed with this one. */
+  parse(handler: Dispatcher.DispatchHandlers, buf: Buffer, start: number, end: number, carried: number): void {
+    if (end - start + carried > READ_BATCH_MAX_BYTES || !batchesReads(handler)) {
+      this.#parse(buf, start, end);
+      return;
+    }
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+    handler.batchRead(this.#parseHeld);
+    this.#buf = EMPTY;
+    const failure = this.#failure;
+    if (failure !== null) {
+      this.#failure = null;
+      throw failure;
+    }
+  }
+
+  readonly #parseHeld = (): void => {
+    try {
+      this.#parse(this.#buf, this.#start, this.#end);
+    } catch (err) {
+      this.#failure = err instanceof Error ? err : new Error(String(err));
+    }
+  };
+}
+
+const EMPTY = Buffer.alloc(0);

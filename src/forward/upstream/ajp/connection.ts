@@ -40,11 +40,10 @@ import {
 import type { AjpRequest, AjpRequestCarrier } from './request';
 import { Deadline } from '../deadline';
 import { HandleIo } from '../../../net/handle-io';
-import { batchesReads, READ_BATCH_MAX_BYTES } from '../read-batch';
+import { ReadBatcher } from '../read-batch';
 
 /** Every AJP connection of this thread reads into this buffer (one read is at most its size). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const EMPTY = Buffer.alloc(0);
 
 export interface AjpConnectionSettings {
   readonly host: string;
@@ -113,11 +112,8 @@ export class AjpConnection implements AjpRequestCarrier {
   #bodyRead = 0;
   #paused = false;
   #parsing = false;
-  /** The read #parseBatch parses (set only around handler.batchRead), and what it threw. */
-  #batchBuf: Buffer = EMPTY;
-  #batchStart = 0;
-  #batchEnd = 0;
-  #batchFailure: Error | null = null;
+  /** Parses each read, in one client write when it is small (read-batch.ts). */
+  readonly #batcher = new ReadBatcher((buf, start, end) => this.#parse(buf, start, end));
   /** Bytes read before a pause that are not handled yet (owned memory). */
   #pending: Buffer | null = null;
   /** A packet split across reads (owned memory, one packet size). */
@@ -336,21 +332,8 @@ export class AjpConnection implements AjpRequestCarrier {
     const packets = this.#packets;
     try {
       const req = this.#req;
-      if (req !== null && end - start + this.#partialLength <= READ_BATCH_MAX_BYTES && batchesReads(req.handler)) {
-        // One write to the client for the whole read (read-batch.ts).
-        this.#batchBuf = buf;
-        this.#batchStart = start;
-        this.#batchEnd = end;
-        req.handler.batchRead(this.#parseBatch);
-        this.#batchBuf = EMPTY;
-        const failure = this.#batchFailure;
-        if (failure !== null) {
-          this.#batchFailure = null;
-          throw failure;
-        }
-      } else {
-        this.#parse(buf, start, end);
-      }
+      if (req === null) this.#parse(buf, start, end);
+      else this.#batcher.parse(req.handler, buf, start, end, this.#partialLength);
     } catch (err) {
       // A malformed packet, or a handler that threw: this request and connection only.
       this.#teardown(err instanceof Error ? err : new Error(String(err)));
@@ -360,15 +343,6 @@ export class AjpConnection implements AjpRequestCarrier {
     // A whole packet came: the node is not silent. Once per read, not per packet (a refresh reads libuv's clock).
     if (this.#packets !== packets && (this.#deadline.kind === TimerKind.Body || this.#deadline.kind === TimerKind.Headers)) this.#deadline.refresh();
   }
-
-  /** #parse of the read held in #batch*, inside the handler's batch: a throw is kept for #onBytes. */
-  readonly #parseBatch = (): void => {
-    try {
-      this.#parse(this.#batchBuf, this.#batchStart, this.#batchEnd);
-    } catch (err) {
-      this.#batchFailure = err instanceof Error ? err : new Error(String(err));
-    }
-  };
 
   #parse(buf: Buffer, start: number, end: number): void {
     const size = this.#settings.packetSize;

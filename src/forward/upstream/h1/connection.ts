@@ -25,7 +25,7 @@ import type { H1Request, RequestCarrier } from './request';
 import { findHeadEnd, parseResponseHead, ResponseHead } from './response-head';
 import { HandleIo } from '../../../net/handle-io';
 import { Deadline } from '../deadline';
-import { batchesReads, READ_BATCH_MAX_BYTES } from '../read-batch';
+import { ReadBatcher } from '../read-batch';
 
 /** The largest response head (status line + headers) accepted. */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -41,7 +41,6 @@ const NO_HEADERS = Object.freeze([]) as unknown as Buffer[];
 
 /** Every plain connection of this thread reads into this buffer. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const EMPTY = Buffer.alloc(0);
 
 export interface ConnectionSettings {
   readonly host: string;
@@ -123,11 +122,8 @@ export class H1Connection implements RequestCarrier {
   /** Bytes read before a pause that the response has not taken yet (owned memory). */
   #pending: Buffer | null = null;
   #parsing = false;
-  /** The read #parseBatch parses (set only around handler.batchRead), and what it threw. */
-  #batchBuf: Buffer = EMPTY;
-  #batchStart = 0;
-  #batchEnd = 0;
-  #batchFailure: Error | null = null;
+  /** Parses each read, in one client write when it is small (read-batch.ts). */
+  readonly #batcher = new ReadBatcher((buf, start, end) => this.#parse(buf, start, end));
   /** The node closed a close-delimited body while bytes of it were still held by a pause. */
   #endAfterPending = false;
 
@@ -341,22 +337,7 @@ export class H1Connection implements RequestCarrier {
     if (this.#deadline.kind === TimerKind.Body) this.#deadline.refresh();
     this.#parsing = true;
     try {
-      const handler = this.#req.handler;
-      if (end - start + (this.#carry?.length ?? 0) <= READ_BATCH_MAX_BYTES && batchesReads(handler)) {
-        // One write to the client for the whole read (read-batch.ts).
-        this.#batchBuf = buf;
-        this.#batchStart = start;
-        this.#batchEnd = end;
-        handler.batchRead(this.#parseBatch);
-        this.#batchBuf = EMPTY;
-        const failure = this.#batchFailure;
-        if (failure !== null) {
-          this.#batchFailure = null;
-          throw failure;
-        }
-      } else {
-        this.#parse(buf, start, end);
-      }
+      this.#batcher.parse(this.#req.handler, buf, start, end, this.#carry?.length ?? 0);
     } catch (err) {
       // A handler that throws fails its own request only.
       this.#teardown(err instanceof Error ? err : new Error(String(err)));
@@ -364,15 +345,6 @@ export class H1Connection implements RequestCarrier {
       this.#parsing = false;
     }
   }
-
-  /** #parse of the read held in #batch*, inside the handler's batch: a throw is kept for #onBytes. */
-  readonly #parseBatch = (): void => {
-    try {
-      this.#parse(this.#batchBuf, this.#batchStart, this.#batchEnd);
-    } catch (err) {
-      this.#batchFailure = err instanceof Error ? err : new Error(String(err));
-    }
-  };
 
   #parse(buf: Buffer, start: number, end: number): void {
     const req = this.#req as H1Request;
