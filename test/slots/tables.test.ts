@@ -68,9 +68,11 @@ test('a thread attaches to the buffer and sees the same rows; it cannot publish'
 
 test('readers in worker threads never see a torn record or a mixed batch while the primary writes thousands of changes', async () => {
   const tables = SlotTables.create(sizes);
-  const stopBuffer = new SharedArrayBuffer(4);
+  // [stop flag, snapshots taken by reader 0, 1, 2]
+  const stopBuffer = new SharedArrayBuffer(16);
+  const shared = new Int32Array(stopBuffer);
   const readers = [0, 1, 2].map(
-    () => new Worker(path.join(__dirname, 'torn-reader.js'), { workerData: { buffer: tables.buffer, stopBuffer } }),
+    (index) => new Worker(path.join(__dirname, 'torn-reader.js'), { workerData: { buffer: tables.buffer, stopBuffer, index } }),
   );
   const results = readers.map(
     (w) => new Promise<{ snapshots: number; distinctVersions: number; problems: string[] }>((resolve, reject) => {
@@ -80,11 +82,20 @@ test('readers in worker threads never see a torn record or a mixed batch while t
   );
   await Promise.all(readers.map((w) => new Promise((r) => w.once('online', r))));
   const p = tables.publisher;
-  const deadline = Date.now() + 3000;
+  // At least 3 s and 1000 batches, and on until every reader has taken 50
+  // snapshots: on a loaded machine a reader thread may get little CPU while
+  // the writer runs (bounded: 60 s, 400 000 batches).
+  const started = Date.now();
+  const fewestSnapshots = (): number => Math.min(shared[1] as number, shared[2] as number, shared[3] as number);
+  const more = (k: number): boolean => {
+    const elapsed = Date.now() - started;
+    if (k > 400_000 || elapsed > 60_000) return false;
+    return elapsed < 3000 || k <= 1000 || fewestSnapshots() < 50;
+  };
   let batches = 0;
   // Each batch rewrites every slot from one k; some batches free a slot so
   // readers also race against slots appearing and disappearing.
-  for (let k = 1; k <= 20000 && Date.now() < deadline; k++) {
+  for (let k = 1; more(k); k++) {
     p.begin();
     for (let id = 0; id < sizes.maxNode; id++) p.node(id, (k + id) % 13 === 0 ? undefined : nodeFor(id, k));
     for (let id = 0; id < sizes.maxContext; id++) p.context(id, (k + id) % 17 === 0 ? undefined : contextFor(id, k));
@@ -92,7 +103,7 @@ test('readers in worker threads never see a torn record or a mixed batch while t
     batches++;
     if (k % 200 === 0) await new Promise((r) => setImmediate(r));
   }
-  Atomics.store(new Int32Array(stopBuffer), 0, 1);
+  Atomics.store(shared, 0, 1);
   const out = await Promise.all(results);
   await Promise.all(readers.map((w) => w.terminate()));
   assert.ok(batches >= 1000, `only ${batches} batches written`);

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SlotTables } from '../../src/slots/tables';
 import { checkSnapshot } from './torn-check';
 
-const { buffer, stopBuffer } = workerData as { buffer: SharedArrayBuffer; stopBuffer: SharedArrayBuffer };
+const { buffer, stopBuffer, index } = workerData as { buffer: SharedArrayBuffer; stopBuffer: SharedArrayBuffer; index: number };
 const stop = new Int32Array(stopBuffer);
 const tables = SlotTables.attach(buffer);
 let snapshots = 0;
@@ -18,5 +18,7 @@ while (Atomics.load(stop, 0) === 0 && problems.length === 0) {
   versions.add(snap.version);
   problems = problems.concat(checkSnapshot(snap));
   snapshots++;
+  // The writer goes on until every reader has taken enough snapshots.
+  Atomics.store(stop, 1 + index, snapshots);
 }
 parentPort?.postMessage({ snapshots, distinctVersions: versions.size, problems: problems.slice(0, 5) });
