@@ -1,8 +1,9 @@
 // Header handling between the client and a node (RFC 9110 §7.6.1): the
 // hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
 // who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { HttpRequest } from 'uWebSockets.js';
+import { addressText } from './client-address';
 import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './framing';
 import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './path';
 
@@ -17,16 +18,17 @@ export const PLAIN_LISTENER: ClientListener = { scheme: 'http', port: 0 };
 
 /**
  * Where a client's address is read from: the uWS response (getpeername and an
- * ArrayBuffer per call), only while it is alive.
+ * ArrayBuffer per call), only while it is alive. The binary form: its text is
+ * made here (client-address.ts), the same as uWS's getRemoteAddressAsText.
  */
 export interface RemoteAddressSource {
-  getRemoteAddressAsText(): ArrayBuffer;
+  getRemoteAddress(): ArrayBuffer;
 }
 
 /** The client's address as text, '' when the response can no longer say (uWS throws once it was aborted). */
 function remoteAddressText(source: RemoteAddressSource): string {
   try {
-    return Buffer.from(source.getRemoteAddressAsText()).toString('latin1');
+    return addressText(source.getRemoteAddress());
   } catch {
     return '';
   }
