@@ -18,14 +18,15 @@ import type { UpstreamFailure } from '../slots/traffic';
 import type { Logger } from '../log';
 import type { AccessLog, AccessRecord } from '../access-log/index';
 import { ClientAbortedError } from './errors';
-import { connectionTokens, ResponseHeader, responseHeaderKind, type ClientRequestHead } from './request/headers';
-import { statusLine, textReplyBodyBytes, writeTextReply } from './response/replies';
+import type { ClientRequestHead } from './request/headers';
+import { ClientHeadBuilder } from './response/client-head';
+import { textReplyBodyBytes, writeTextReply } from './response/replies';
 import type { StreamedRequestBody } from './request/body';
 import { ResponseBodyWriter, type BodyProducer } from './response/body';
 import type { RoutingView } from './routing-view';
-import { sessionIdFromSetCookie, type SessionBatcher } from './sessions';
+import type { SessionBatcher } from './sessions';
 import type { LocalResponse, StaticFiles } from './static/files';
-import { decimalValue } from './upstream/decimal';
+import type { RawHeadReceiving, RawResponseHead } from './upstream/raw-head';
 import type { ReadBatching } from './upstream/read-batch';
 import type { NodeUpstreams } from './upstream/upstreams';
 
@@ -99,14 +100,20 @@ function upstreamFailure(code: string, responseStarted: boolean): UpstreamFailur
 
 const RESOLVED = Promise.resolve();
 
-/** An exchange that is over holds no response header. */
-const NO_HEADERS = Object.freeze([]) as unknown as Buffer[];
+/** An exchange that is over holds no response head. */
+const NO_HEAD = Buffer.alloc(0);
+
+/** Builds each response's head for the client (one per thread: the build is synchronous). */
+const CLIENT_HEADS = new ClientHeadBuilder();
+
+/** The exchange whose read batch runs inside the current res.cork() (batchRead), so the cork's callback needs no closure. */
+let batchOwner: ProxyExchange | null = null;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching, BodyProducer, AccessRecord {
+export class ProxyExchange implements Dispatcher.DispatchHandlers, RawHeadReceiving, ReadBatching, BodyProducer, AccessRecord {
   readonly #ctx: ExchangeContext;
   readonly #res: HttpResponse;
   readonly #head: ClientRequestHead;
@@ -137,8 +144,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
   #status = 0;
   /** Status and headers received, not written to the client yet (they go with the first bytes). */
   #headPending = false;
-  #statusLine = '';
-  #responseHeaders: Buffer[] = [];
+  /** Status line and kept header lines as uWS writes them (client-head.ts). */
+  #headBlock: Buffer = NO_HEAD;
   #contentLength = -1;
   #noBody = false;
   #writer: ResponseBodyWriter | null = null;
@@ -148,6 +155,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
   /** Body bytes received from the node so far. */
   #bodyBytesRead = 0;
   #corkedWrite: (() => void) | null = null;
+  /**
+   * A read from the node is being parsed inside this response's cork
+   * (batchRead): writes go to uWS directly, each saving a trip through
+   * native code, and a head no body followed is flushed when the batch ends.
+   */
+  #inBatch = false;
+  #batchParse: (() => boolean) | null = null;
+  #batchFailure: unknown = null;
   #flushHeadTask: (() => void) | null = null;
   #setSessionId = '';
   #finished = false;
@@ -356,9 +371,31 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
     // 1xx interim responses (103 Early Hints, ...) are not relayed.
     if (statusCode < 200 || this.#clientGone || this.#finished) return true;
     this.#ttfbUs = this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
+    this.#headBlock = CLIENT_HEADS.fromPairs(statusCode, statusText, headers, this.#sessionCookieName());
+    return this.#headReceived(statusCode, resume);
+  }
+
+  /** h1 nodes: the head as bytes, its kept lines copied into the block at once (no object per header). */
+  onRawHeaders(head: RawResponseHead, resume: () => void): boolean {
+    const statusCode = head.status;
+    if (statusCode < 200 || this.#clientGone || this.#finished) return true;
+    this.#ttfbUs = this.#ctx.counters.traffic.firstByte(this.#node, this.#startedAt);
+    this.#headBlock = CLIENT_HEADS.fromRaw(head, this.#sessionCookieName());
+    return this.#headReceived(statusCode, resume);
+  }
+
+  /** The sticky-session cookie whose value a response's Set-Cookie reports; '' when sessions are off. */
+  #sessionCookieName(): string {
+    return this.#ctx.sessions !== null ? (this.#route?.balancer.stickySessionCookie ?? '') : '';
+  }
+
+  /** After CLIENT_HEADS built this response's head. */
+  #headReceived(statusCode: number, resume: () => void): boolean {
     this.#responseStarted = true;
     this.#resumeUpstream = resume;
-    this.#readResponseHead(statusCode, headers, statusText);
+    this.#status = statusCode;
+    this.#contentLength = CLIENT_HEADS.contentLength;
+    if (this.#setSessionId === '') this.#setSessionId = CLIENT_HEADS.sessionId;
     this.#noBody = statusCode === 204 || statusCode === 304 || this.#head.method === 'HEAD';
     this.#headPending = true;
     if (!this.#noBody) {
@@ -368,7 +405,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
       // A promise job, not nextTick: it runs at the same point (the end of the
       // read callback) without a tick object and node's tick-queue pass (and
       // not queueMicrotask, which wraps each callback in an AsyncResource).
-      void RESOLVED.then((this.#flushHeadTask ??= () => ProxyExchange.#flushHead(this)));
+      // Inside a read batch the end of the batch is that point (batchRead).
+      if (!this.#inBatch) void RESOLVED.then((this.#flushHeadTask ??= () => ProxyExchange.#flushHead(this)));
     } else if (this.#contentLength > 0 && this.#head.method !== 'HEAD') {
       // undici's parser waits for the body a 204/304 announces with a length,
       // though such a response has none (RFC 9110 §8.6): the client gets its
@@ -389,7 +427,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
     // status page).
     if (this.#contentLength >= 0 && this.#bodyBytesRead >= this.#contentLength) this.#closeAttempt();
     this.#chunk = chunk;
-    this.#res.cork((this.#corkedWrite ??= () => this.#writeChunk()));
+    if (this.#inBatch) this.#writeChunk();
+    else this.#res.cork((this.#corkedWrite ??= () => this.#writeChunk()));
     this.#chunk = null;
     if (this.#writer?.done === true) this.#clientSideDone();
     return this.#chunkAccepted;
@@ -403,10 +442,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
         this.#endWithoutBody();
       } else {
         this.#releaseBody(false);
-        this.#res.cork(() => {
-          if (this.#headPending) this.#writeHead();
-          this.#writer?.end();
-        });
+        if (this.#inBatch) this.#writeEnd();
+        else this.#res.cork(() => this.#writeEnd());
         this.#clientDone = true;
       }
     }
@@ -449,10 +486,44 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
    * node brings goes to the client in one write (the corks of onData and
    * onComplete inside run as part of this one).
    */
-  batchRead(parse: () => void): void {
-    if (this.#clientGone || this.#clientDone) parse();
-    else this.#res.cork(parse);
+  batchRead(parse: () => boolean): void {
+    if (this.#clientGone || this.#clientDone) {
+      parse();
+      return;
+    }
+    const outer = batchOwner;
+    batchOwner = this;
+    this.#batchParse = parse;
+    try {
+      this.#res.cork(ProxyExchange.#runBatch);
+    } finally {
+      batchOwner = outer;
+      this.#batchParse = null;
+    }
+    const failure = this.#batchFailure;
+    if (failure !== null) {
+      this.#batchFailure = null;
+      this.#ctx.logger.error({ err: failure }, 'writing a response head failed');
+      this.internalError();
+    }
   }
+
+  /** The cork callback of batchRead: one function for every exchange. */
+  static readonly #runBatch = (): void => {
+    const exchange = batchOwner as ProxyExchange;
+    exchange.#inBatch = true;
+    try {
+      const parsed = (exchange.#batchParse as () => boolean)();
+      // A head no body byte followed in this read goes now, in this write (the unbatched path's promise job);
+      // not after a failed read: the client gets a clean 502 for it instead.
+      if (parsed && exchange.#headPending && !exchange.#noBody) exchange.#flushHeadNow();
+    } catch (err) {
+      // Nothing may throw across uWS's cork; the parse itself never does (read-batch.ts).
+      exchange.#batchFailure = err;
+    } finally {
+      exchange.#inBatch = false;
+    }
+  };
 
   /** uWS drained the response: let undici read from the node again. */
   drained(): void {
@@ -497,70 +568,35 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
     this.#reply(502);
   }
 
-  /** Keeps only what the client may see, notes Content-Length and the session cookie. */
-  #readResponseHead(statusCode: number, raw: Buffer[], statusText: string): void {
-    const out = this.#responseHeaders;
-    const cookieName = this.#ctx.sessions !== null ? (this.#route?.balancer.stickySessionCookie ?? '') : '';
-    let named: string[] | null = null;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i] as Buffer;
-      const value = raw[i + 1] as Buffer;
-      switch (responseHeaderKind(name)) {
-        case ResponseHeader.Forward:
-          out.push(name, value);
-          break;
-        case ResponseHeader.SetCookie:
-          out.push(name, value);
-          if (cookieName !== '' && this.#setSessionId === '') {
-            this.#setSessionId = sessionIdFromSetCookie(value.toString('latin1'), cookieName);
-          }
-          break;
-        case ResponseHeader.ContentLength: {
-          // undici validated the framing; anything odd here is relayed chunked rather than trusted.
-          this.#contentLength = decimalValue(value);
-          break;
-        }
-        case ResponseHeader.Connection: {
-          for (const token of connectionTokens(value.toString('latin1'))) (named ??= []).push(token);
-          break;
-        }
-        case ResponseHeader.Drop:
-          break;
-      }
-    }
-    if (named !== null && named.length > 0) {
-      const drop = new Set(named);
-      const kept: Buffer[] = [];
-      for (let i = 0; i + 1 < out.length; i += 2) {
-        if (!drop.has((out[i] as Buffer).toString('latin1').toLowerCase())) kept.push(out[i] as Buffer, out[i + 1] as Buffer);
-      }
-      this.#responseHeaders = kept;
-    }
-    this.#status = statusCode;
-    this.#statusLine = statusLine(statusCode, statusText);
-  }
-
   /** The whole response of a HEAD, 204 or 304. */
   #endWithoutBody(): void {
     this.#closeAttempt();
     this.#releaseBody(false);
-    const res = this.#res;
-    res.cork(() => {
-      this.#writeHead();
-      // HEAD and 304 announce the length of the body they do not carry; 204 has none.
-      if (this.#contentLength >= 0 && this.#status !== 204) res.writeHeader('Content-Length', String(this.#contentLength));
-      res.endWithoutBody();
-    });
+    if (this.#inBatch) this.#writeWithoutBody();
+    else this.#res.cork(() => this.#writeWithoutBody());
     this.#clientDone = true;
+  }
+
+  /** Inside cork: the head of a HEAD, 204 or 304, and its end. */
+  #writeWithoutBody(): void {
+    const res = this.#res;
+    this.#writeHead();
+    // HEAD and 304 announce the length of the body they do not carry; 204 has none.
+    if (this.#contentLength >= 0 && this.#status !== 204) res.writeHeader('Content-Length', String(this.#contentLength));
+    res.endWithoutBody();
+  }
+
+  /** Inside cork: the node's response is complete. */
+  #writeEnd(): void {
+    if (this.#headPending) this.#writeHead();
+    this.#writer?.end();
   }
 
   /** Inside cork: status line and headers. */
   #writeHead(): void {
     this.#headPending = false;
     const res = this.#res;
-    res.writeStatus(this.#statusLine);
-    const h = this.#responseHeaders;
-    for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
+    res.writeStatus(this.#headBlock);
     if (this.#head.closeConnection || this.#ctx.draining) res.writeHeader('Connection', 'close');
   }
 
@@ -579,6 +615,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
       writer.startKnownLength();
     });
     if (writer.done) exchange.#clientSideDone();
+  }
+
+  /** Inside the batch's cork, at its end: the head came without a body byte. */
+  #flushHeadNow(): void {
+    if (this.#clientGone || this.#clientDone || this.#state !== State.Upstream) return;
+    const writer = this.#writer as ResponseBodyWriter;
+    this.#writeHead();
+    writer.startKnownLength();
+    if (writer.done) this.#clientSideDone();
   }
 
   /**
@@ -660,8 +705,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, ReadBatching,
    */
   #dropReferences(): void {
     this.#route = null;
-    this.#responseHeaders = NO_HEADERS;
-    this.#statusLine = '';
+    this.#headBlock = NO_HEAD;
     this.#writer = null;
     this.#abortUpstream = null;
     this.#resumeUpstream = null;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { connectionTokens, ResponseHeader, responseHeaderKind } from '../../src/forward/request/headers';
+import { connectionTokens, ResponseHeader, responseHeaderKind } from '../../src/forward/response/head-rules';
 import { statusLine } from '../../src/forward/response/replies';
 import { decodeSessionBatch, sessionIdFromSetCookie } from '../../src/forward/sessions';
 import { contentTypeOf, StaticFiles } from '../../src/forward/static/files';

@@ -28,9 +28,11 @@ export const READ_BATCH_MAX_BYTES = 8 * 1024;
 export interface ReadBatching {
   /**
    * Runs `parse` at once, with the client's writes held until it returns.
-   * `parse` must not throw (a throw inside uWS's cork would cross native code).
+   * `parse` does not throw (a throw inside uWS's cork would cross native
+   * code): it returns false when the read failed, and the connection then
+   * fails the request, so nothing the batch still holds may be written.
    */
-  batchRead(parse: () => void): void;
+  batchRead(parse: () => boolean): void;
 }
 
 /** Whether `handler` holds its writes together across one read (the proxy's exchange does; a WebSocket upgrade does not). */
@@ -74,11 +76,13 @@ export class ReadBatcher {
     }
   }
 
-  readonly #parseHeld = (): void => {
+  readonly #parseHeld = (): boolean => {
     try {
       this.#parse(this.#buf, this.#start, this.#end);
+      return true;
     } catch (err) {
       this.#failure = err instanceof Error ? err : new Error(String(err));
+      return false;
     }
   };
 }

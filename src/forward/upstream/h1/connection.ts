@@ -26,6 +26,7 @@ import { findHeadEnd, parseResponseHead, ResponseHead } from './response-head';
 import { HandleIo } from '../../../net/handle-io';
 import { Deadline } from '../deadline';
 import { ReadBatcher } from '../read-batch';
+import { takesRawHeads, type RawHeadReceiving } from '../raw-head';
 
 /** The largest response head (status line + headers) accepted. */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -35,9 +36,6 @@ const MAX_LINE = 16 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
 /** undici's margin under a node's Keep-Alive timeout hint. */
 const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
-
-/** A response head's headers once the response is complete (never written to). */
-const NO_HEADERS = Object.freeze([]) as unknown as Buffer[];
 
 /** Every plain connection of this thread reads into this buffer. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -439,15 +437,22 @@ export class H1Connection implements RequestCarrier {
       return -1;
     }
     if (headEnd - s > this.#settings.maxHeadBytes) throw new HeadersOverflowError(this.#settings.maxHeadBytes);
-    // The handler keeps header buffers past this read: they get memory of their own.
-    const headBuf = src === READ_BUFFER ? Buffer.from(src.subarray(s, headEnd)) : src.subarray(s, headEnd);
     const head = this.#head;
-    parseResponseHead(headBuf, headBuf.length, head);
+    const raw = takesRawHeads(req.handler);
+    if (raw) {
+      // Parsed where it lies: the handler copies the lines it keeps before it returns.
+      parseResponseHead(src, s, headEnd, head);
+    } else {
+      // The handler keeps header buffers past this read: they get memory of their own.
+      const headBuf = src === READ_BUFFER ? Buffer.from(src.subarray(s, headEnd)) : src.subarray(s, headEnd);
+      parseResponseHead(headBuf, 0, headBuf.length, head);
+    }
     const next = carry !== null ? start + (headEnd - carried) : headEnd;
     const status = head.status;
     if (status < 200) {
       // 100 Continue, 103 Early Hints: interim, the final response follows.
       if (status === 101) throw new NotSupportedError('protocol upgrade (101) is not supported');
+      head.release();
       return next;
     }
     let keepAlive = head.keepAlive;
@@ -478,7 +483,9 @@ export class H1Connection implements RequestCarrier {
     if (bodyless) this.#deadline.disarm();
     else this.#deadline.arm(TimerKind.Body, this.#settings.bodyTimeoutMs);
     const resume = (req.resume ??= () => this.#resume(req));
-    const go = req.handler.onHeaders?.(status, head.headers, resume, head.statusText);
+    const handler = req.handler;
+    const go = raw ? (handler as typeof handler & RawHeadReceiving).onRawHeaders(head, resume) : handler.onHeaders?.(status, head.headerBuffers(), resume, head.statusText);
+    head.release();
     if (this.#req !== req) return -1;
     if (go === false) this.#pause();
     if (bodyless) {
@@ -601,8 +608,6 @@ export class H1Connection implements RequestCarrier {
     this.#detachBody();
     const trailers = this.#trailers;
     this.#trailers = null;
-    // The handler copied what it keeps; an idle connection (old generation) holding them would make them old too.
-    this.#head.headers = NO_HEADERS;
     if (!reusable) this.#teardown(null);
     req.complete(trailers);
     if (reusable && !this.#closed) {

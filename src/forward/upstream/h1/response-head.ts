@@ -1,7 +1,9 @@
 // Parses one response head (status line and header lines, the blank line
-// excluded) from a buffer the response owns: header names and values handed
-// to the handler are views into it, so it must not be the shared read buffer.
+// excluded) into offsets within the bytes it came in (raw-head.ts). Header
+// names and values handed to an undici-style handler are views into them, so
+// for such a handler the bytes must not be the shared read buffer.
 import { ResponseParseError } from './errors';
+import { Field, FIELD_STRIDE, type RawResponseHead } from '../raw-head';
 
 const LF = 10;
 const CR = 13;
@@ -18,11 +20,15 @@ for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
 for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
 /** What the client needs from a response head; one per connection, filled per response. */
-export class ResponseHead {
+export class ResponseHead implements RawResponseHead {
+  /** The bytes parsed (the connection's read buffer on the raw path: valid during the handler's call only). */
+  buf: Buffer = EMPTY;
   status = 0;
-  statusText = '';
-  /** [name, value, ...] as received. */
-  headers: Buffer[] = [];
+  statusLineStart = 0;
+  statusLineEnd = 0;
+  headerCount = 0;
+  fields: Int32Array = new Int32Array(16 * FIELD_STRIDE);
+  headerEnd = 0;
   /** -1: no Content-Length. */
   contentLength = -1;
   chunked = false;
@@ -32,7 +38,45 @@ export class ResponseHead {
   keepAlive = true;
   /** The node's Keep-Alive timeout hint in ms, 0 when absent. */
   keepAliveHintMs = 0;
+  /** Content-Length was sent with Transfer-Encoding: nobody downstream may frame the body by it. */
+  lengthOverridden = false;
+
+  /** The reason phrase ('' when none): made only for handlers that take strings. */
+  get statusText(): string {
+    const from = this.statusLineStart + 13;
+    return this.statusLineEnd > from ? this.buf.toString('latin1', from, this.statusLineEnd) : '';
+  }
+
+  /** [name, value, ...] as views into `buf` (undici's onHeaders), without a Content-Length that Transfer-Encoding overrides. */
+  headerBuffers(): Buffer[] {
+    const buf = this.buf;
+    const f = this.fields;
+    const headers: Buffer[] = [];
+    for (let i = 0, at = 0; i < this.headerCount; i++, at += FIELD_STRIDE) {
+      const nameStart = f[at + Field.LineStart] as number;
+      const colon = f[at + Field.Colon] as number;
+      if (this.lengthOverridden && colon - nameStart === 14 && nameAt(buf, nameStart, 'content-length')) continue;
+      headers.push(buf.subarray(nameStart, colon), buf.subarray(f[at + Field.ValueStart] as number, f[at + Field.ValueEnd] as number));
+    }
+    return headers;
+  }
+
+  /** The response is over: an idle connection must not hold its bytes. */
+  release(): void {
+    this.buf = EMPTY;
+    this.headerCount = 0;
+  }
+
+  /** Room for one more header line's offsets. */
+  grow(): Int32Array {
+    const bigger = new Int32Array(this.fields.length * 2);
+    bigger.set(this.fields);
+    this.fields = bigger;
+    return bigger;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** The end of the head in buf[start, end): the index just past the blank line, or -1. */
 export function findHeadEnd(buf: Buffer, start: number, end: number): number {
@@ -60,34 +104,47 @@ function lineEnd(buf: Buffer, from: number, end: number): number {
   return i < 0 || i > end ? end : i;
 }
 
-/** Parses buf[0, end) (end: just past the blank line) into `out`. */
-export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): void {
-  let eol = lineEnd(buf, 0, end);
+/**
+ * Parses buf[start, end) (end: just past the blank line) into `out`, offsets
+ * absolute in buf. Every line is checked before any of it is relayed: the raw
+ * path copies the lines as they are.
+ */
+export function parseResponseHead(buf: Buffer, start: number, end: number, out: ResponseHead): void {
+  let eol = lineEnd(buf, start, end);
   // Every line ends with CRLF: a bare LF is where parsers disagree on where a field ends (RFC 9112 §2.2).
-  if (eol === 0 || buf[eol - 1] !== CR) throw new ResponseParseError('bare LF in the response head');
+  if (eol === start || buf[eol - 1] !== CR) throw new ResponseParseError('bare LF in the response head');
   let stop = eol - 1;
   // "HTTP/1.x SSS[ reason]"
+  const s = start;
   if (
-    stop < 12 ||
-    buf[0] !== 0x48 || buf[1] !== 0x54 || buf[2] !== 0x54 || buf[3] !== 0x50 || buf[4] !== 0x2f || buf[5] !== 0x31 || buf[6] !== 0x2e ||
-    (buf[7] !== 0x30 && buf[7] !== 0x31) || buf[8] !== SP
+    stop - s < 12 ||
+    buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 || buf[s + 4] !== 0x2f || buf[s + 5] !== 0x31 || buf[s + 6] !== 0x2e ||
+    (buf[s + 7] !== 0x30 && buf[s + 7] !== 0x31) || buf[s + 8] !== SP
   ) {
     throw new ResponseParseError('invalid status line');
   }
-  const d0 = (buf[9] as number) - 48;
-  const d1 = (buf[10] as number) - 48;
-  const d2 = (buf[11] as number) - 48;
-  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (stop > 12 && buf[12] !== SP)) throw new ResponseParseError('invalid status code');
+  const d0 = (buf[s + 9] as number) - 48;
+  const d1 = (buf[s + 10] as number) - 48;
+  const d2 = (buf[s + 11] as number) - 48;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (stop - s > 12 && buf[s + 12] !== SP)) throw new ResponseParseError('invalid status code');
+  // The reason phrase reaches the client as it came (RFC 9112 §4: HTAB, SP, VCHAR, obs-text).
+  for (let i = s + 13; i < stop; i++) {
+    const c = buf[i] as number;
+    if ((c < 0x20 && c !== HTAB) || c === 0x7f) throw new ResponseParseError('invalid reason phrase');
+  }
+  out.buf = buf;
   out.status = d0 * 100 + d1 * 10 + d2;
-  out.statusText = stop > 13 ? buf.toString('latin1', 13, stop) : '';
-  const http10 = buf[7] === 0x30;
+  out.statusLineStart = s;
+  out.statusLineEnd = stop;
+  const http10 = buf[s + 7] === 0x30;
   out.keepAlive = !http10;
   out.contentLength = -1;
   out.chunked = false;
   out.otherEncoding = false;
   out.keepAliveHintMs = 0;
-  const headers: Buffer[] = [];
-  out.headers = headers;
+  out.lengthOverridden = false;
+  let fields = out.fields;
+  let count = 0;
   let sawKeepAliveToken = false;
   let sawCloseToken = false;
 
@@ -149,27 +206,24 @@ export function parseResponseHead(buf: Buffer, end: number, out: ResponseHead): 
         if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
       }
     }
-    headers.push(buf.subarray(pos, colon), buf.subarray(vs, ve));
+    const at = count * FIELD_STRIDE;
+    if (at + FIELD_STRIDE > fields.length) fields = out.grow();
+    fields[at + Field.LineStart] = pos;
+    fields[at + Field.Colon] = colon;
+    fields[at + Field.ValueStart] = vs;
+    fields[at + Field.ValueEnd] = ve;
+    count++;
     pos = eol + 1;
   }
+  out.headerCount = count;
+  out.headerEnd = pos;
   if (out.otherEncoding) out.chunked = false;
   // A message with both framings is suspect (RFC 9112 §6.1): Transfer-Encoding wins and the connection is not reused.
   if ((out.chunked || out.otherEncoding) && out.contentLength >= 0) {
     out.contentLength = -1;
     out.keepAlive = false;
-    // Nobody downstream may frame the body by the length it does not have.
-    out.headers = withoutContentLength(headers);
+    out.lengthOverridden = true;
   }
   if (sawCloseToken) out.keepAlive = false;
   else if (http10 && sawKeepAliveToken) out.keepAlive = true;
-}
-
-function withoutContentLength(headers: Buffer[]): Buffer[] {
-  const kept: Buffer[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i] as Buffer;
-    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') continue;
-    kept.push(name, headers[i + 1] as Buffer);
-  }
-  return kept;
 }
