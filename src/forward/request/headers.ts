@@ -1,7 +1,6 @@
 // Header handling between the client and a node (RFC 9110 §7.6.1): the
 // hop-by-hop headers stay on their own connection, X-Forwarded-* tell the node
 // who the client is, Host is preserved (MCMP.md §5.12, ProxyPreserveHost On).
-import type { Buffer } from 'node:buffer';
 import type { HttpRequest } from 'uWebSockets.js';
 import { addressText } from './client-address';
 import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './framing';
