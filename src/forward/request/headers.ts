@@ -5,6 +5,7 @@ import type { HttpRequest } from 'uWebSockets.js';
 import { addressText } from './client-address';
 import { contentLengthValue, isValidHost, MAX_REQUEST_HEAD_BYTES, transferCoding } from './framing';
 import { DEFAULT_PATH_RULES, normaliseRequestTarget, type PathRules } from './path';
+import { ConnectionOption, soleConnectionOption } from './connection-option';
 
 /** The listener a request came in on: what the node learns as X-Forwarded-Proto/-Port. */
 export interface ClientListener {
@@ -226,8 +227,12 @@ export function readRequestHead(
   target = undefined;
   checkHead(head, url, rules);
   if (head.connection !== '') {
-    head.closeConnection = /(?:^|,)\s*close\s*(?:,|$)/i.test(head.connection);
-    dropConnectionTokens(head);
+    const option = soleConnectionOption(head.connection);
+    if (option !== ConnectionOption.Other) head.closeConnection = option === ConnectionOption.Close;
+    else {
+      head.closeConnection = /(?:^|,)\s*close\s*(?:,|$)/i.test(head.connection);
+      dropConnectionTokens(head);
+    }
   }
   const h = head.headers;
   head.setClientAddress(client);
