@@ -20,6 +20,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   const control = task.control;
   const tables = SlotTables.attach(task.tablesBuffer);
   const counters = new ClusterCounters(task.sizes.maxNode, task.sizes.maxContext, task.countersBuffer);
+  counters.publishPerTurn();
   const sessions = task.maxSessionId > 0 ? new SessionBatcher(control) : null;
   const accessLog = task.accessLog === null ? null : new AccessLog(task.accessLog, logger);
   const server = new ForwardingServer(
@@ -44,6 +45,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   // must be closed first: a worker that exits holding them aborts the process.
   const closeOnExit = (): void => {
     server.closeNow();
+    counters.flushPending();
     accessLog?.flushSync();
   };
   process.on('exit', closeOnExit);
@@ -87,6 +89,7 @@ export default async function forwardingThread(task: ThreadTask): Promise<Thread
   } finally {
     stopPublishing();
     server.closeNow();
+    counters.flushPending();
     process.off('exit', closeOnExit);
     control.close();
     // Whatever is buffered is written before the thread returns (a graceful stop loses no line).

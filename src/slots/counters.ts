@@ -5,6 +5,7 @@
 // write busy/elected/bytes and put a node in error when a connection fails.
 // The traffic counters of the metrics live in the same buffer, after these.
 import { TrafficCounters } from './traffic';
+import { TurnBatch } from './turn-batch';
 
 /** Status flags of a node's worker (MCMP.md §3.8). */
 export const NodeFlag = {
@@ -50,6 +51,10 @@ export class ClusterCounters {
   readonly #ctx: Int32Array;
   /** Requests by status, latency histograms, upstream failures, thread load (for /metrics). */
   readonly traffic: TrafficCounters;
+  /** A forwarding thread's additions to the bytes and traffic counters, published once per event-loop turn. */
+  #batch: TurnBatch | null = null;
+  /** Where the bytes counters start in the batch's index space. */
+  #bytesBase = 0;
 
   static byteLength(maxNode: number, maxContext: number): number {
     return ClusterCounters.#ownBytes(maxNode, maxContext) + TrafficCounters.byteLength(maxNode, maxContext);
@@ -76,6 +81,30 @@ export class ClusterCounters {
 
   // ---- data plane (hot path) ----
 
+  /**
+   * For a forwarding thread: the counters read only when someone looks (bytes
+   * read/transferred, the traffic counters) are summed per event-loop turn and
+   * published at its end (turn-batch.ts). Busy, elected and a context's
+   * running requests stay live: the balancer and STOP-APP read them meanwhile.
+   */
+  publishPerTurn(): void {
+    if (this.#batch !== null) return;
+    // Index space: the traffic region's words, then READ/TRANSFERRED of each node.
+    const trafficWords = this.traffic.words;
+    const batch = new TurnBatch(trafficWords + this.maxNode * NODE_I64, (index, x) => {
+      if (index < trafficWords) this.traffic.addShared(index, x);
+      else Atomics.add(this.#i64, index - trafficWords, BigInt(x));
+    });
+    this.#batch = batch;
+    this.#bytesBase = trafficWords;
+    this.traffic.batchWith(batch, 0);
+  }
+
+  /** Publishes what the turn has summed so far (the thread is ending). */
+  flushPending(): void {
+    this.#batch?.flush();
+  }
+
   /** A request was dispatched to node n for context row c (MCMP.md §5.6 step 4). */
   beginRequest(n: number, c: number): void {
     Atomics.add(this.#i32, n * NODE_I32 + BUSY, 1);
@@ -97,11 +126,17 @@ export class ClusterCounters {
   }
 
   addRead(n: number, bytes: number): void {
-    if (bytes > 0) Atomics.add(this.#i64, n * NODE_I64 + READ, BigInt(bytes));
+    if (bytes <= 0) return;
+    const batch = this.#batch;
+    if (batch !== null) batch.add(this.#bytesBase + n * NODE_I64 + READ, bytes);
+    else Atomics.add(this.#i64, n * NODE_I64 + READ, BigInt(bytes));
   }
 
   addTransferred(n: number, bytes: number): void {
-    if (bytes > 0) Atomics.add(this.#i64, n * NODE_I64 + TRANSFERRED, BigInt(bytes));
+    if (bytes <= 0) return;
+    const batch = this.#batch;
+    if (batch !== null) batch.add(this.#bytesBase + n * NODE_I64 + TRANSFERRED, bytes);
+    else Atomics.add(this.#i64, n * NODE_I64 + TRANSFERRED, BigInt(bytes));
   }
 
   /** Puts node n in error (connection failure, failed probe, Load -1). */

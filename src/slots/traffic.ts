@@ -1,9 +1,11 @@
 // Traffic counters for the metrics, shared by every thread: many writers, no
 // locks. The forwarding threads add to them on the request path (a handful of
-// Atomics.add on numbers, no allocation); the primary reads them when
-// /metrics is scraped. Offsets come from layout.ts.
+// Atomics.add on numbers, no allocation; summed per event-loop turn when the
+// thread batches them, turn-batch.ts); the primary reads them when /metrics
+// is scraped. Offsets come from layout.ts.
 import { performance } from 'node:perf_hooks';
 import { HISTOGRAM_SUM, LATENCY_BUCKETS_US, NodeTraffic, STATUS_CLASSES, trafficLayout, type TrafficLayout } from './layout';
+import type { TurnBatch } from './turn-batch';
 
 export type UpstreamFailure = 'connect' | 'read' | 'timeout';
 
@@ -15,6 +17,10 @@ export class TrafficCounters {
   readonly #u32: Uint32Array;
   readonly #i32: Int32Array;
   readonly #layout: TrafficLayout;
+  /** Set in a forwarding thread: additions wait for the end of the event-loop turn (only scrapes read these). */
+  #batch: TurnBatch | null = null;
+  /** Where this region's words start in the batch's index space. */
+  #batchBase = 0;
 
   static byteLength(maxNode: number, maxContext: number): number {
     return trafficLayout(maxNode, maxContext).words * 4;
@@ -26,6 +32,26 @@ export class TrafficCounters {
     this.#layout = trafficLayout(maxNode, maxContext);
     this.#u32 = new Uint32Array(buffer, byteOffset, this.#layout.words);
     this.#i32 = new Int32Array(buffer, byteOffset, this.#layout.words);
+  }
+
+  /** 32-bit words of the region (what a batch needs room for). */
+  get words(): number {
+    return this.#layout.words;
+  }
+
+  /** Additions go to `batch` at index `base` + word, to be published by addShared at the turn's end. */
+  batchWith(batch: TurnBatch, base: number): void {
+    this.#batch = batch;
+    this.#batchBase = base;
+  }
+
+  /** Adds x (a whole number below 2^53) to the 64-bit counter at `word`, in the shared buffer now. */
+  addShared(word: number, x: number): void {
+    const low = x % TWO_32;
+    const high = (x - low) / TWO_32;
+    const before = Atomics.add(this.#u32, word, low);
+    const carry = before + low >= TWO_32 ? 1 : 0;
+    if (high + carry > 0) Atomics.add(this.#u32, word + 1, high + carry);
   }
 
   // ---- forwarding threads ----
@@ -129,6 +155,11 @@ export class TrafficCounters {
 
   /** Adds x (0 ≤ x < 2^32); the high word takes the carry. */
   #add(word: number, x: number): void {
+    const batch = this.#batch;
+    if (batch !== null) {
+      batch.add(this.#batchBase + word, x);
+      return;
+    }
     const before = Atomics.add(this.#u32, word, x);
     if (before + x >= TWO_32) Atomics.add(this.#u32, word + 1, 1);
   }
