@@ -234,6 +234,41 @@ describe('client head blocks (response/client-head.ts)', () => {
     assert.equal(builder.sessionId, '', 'no session id read when sessions are off');
   });
 
+  it('finds the end of a head cut anywhere when the search resumes 3 bytes before the cut', () => {
+    for (const text of ['HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody', 'HTTP/1.1 200 OK\n\nbody', 'HTTP/1.1 204 No Content\r\n\r\n']) {
+      const buf = Buffer.from(text, 'latin1');
+      const whole = findHeadEnd(buf, 0, buf.length);
+      assert.ok(whole > 0, text);
+      for (let cut = 1; cut < whole; cut++) {
+        assert.equal(findHeadEnd(buf, 0, cut), -1, `${JSON.stringify(text)} cut at ${cut}`);
+        assert.equal(findHeadEnd(buf, Math.max(0, cut - 3), buf.length), whole, `${JSON.stringify(text)} resumed at ${cut}`);
+      }
+    }
+  });
+
+  it('refuses what must not be relayed as bytes: bare CR or LF, control bytes, a name without a colon', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n', /invalid header value/],
+      ['HTTP/1.1 200 OK\r\nA: b\x00c\r\n\r\n', /invalid header value/],
+      ['HTTP/1.1 200 OK\r\nA: b\x7f\r\n\r\n', /invalid header value/],
+      ['HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n', /bare LF/],
+      ['HTTP/1.1 200 OK\r\nA\nB: c\r\n\r\n', /bare LF/],
+      ['HTTP/1.1 200 OK\r\nA b: c\r\n\r\n', /invalid header name/],
+      ['HTTP/1.1 200 OK\r\nAb\r\n\r\n', /invalid header name/],
+      ['HTTP/1.1 200 OK\r\n folded\r\n\r\n', /folding/],
+      ['HTTP/1.1 200 OK\nA: b\r\n\r\n', /bare LF/],
+      ['HTTP/1.1 200 OK\rA: b\r\n\r\n', /bare CR|reason phrase/],
+      ['HTTP/1.1\x01200 OK\r\n\r\n', /status line/],
+      ['HTTP/1.1 200 OK\r\nA: b\r\n\r\r\n\r\n', /bare CR/],
+    ];
+    for (const [text, error] of refused) assert.throws(() => parsed(text), error, JSON.stringify(text));
+    const ok = parsed('HTTP/1.1 200 OK\r\nA:\t b \xff\t\r\nB:\r\n\r\n');
+    assert.deepEqual(
+      ok.headerBuffers().map((b) => b.toString('latin1')),
+      ['A', 'b \xff', 'B', ''],
+    );
+  });
+
   it('refuses control bytes in the reason phrase before anything is relayed', () => {
     assert.throws(() => parsed('HTTP/1.1 200 O\x01K\r\n\r\n'), /reason phrase/);
     assert.throws(() => parsed('HTTP/1.1 200 OK\x7f\r\n\r\n'), /reason phrase/);

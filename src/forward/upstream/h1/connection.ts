@@ -430,7 +430,8 @@ export class H1Connection implements RequestCarrier {
       e = src.length;
       this.#carry = null;
     }
-    const headEnd = findHeadEnd(src, s, e);
+    // The carried bytes were searched already (up to a line end they may end inside).
+    const headEnd = findHeadEnd(src, s + Math.max(0, carried - 3), e);
     if (headEnd < 0) {
       if (e - s > this.#settings.maxHeadBytes) throw new HeadersOverflowError(this.#settings.maxHeadBytes);
       this.#carry = src === READ_BUFFER ? Buffer.from(src.subarray(s, e)) : src.subarray(s, e);
