@@ -37,6 +37,12 @@ export class ResponseBodyWriter {
   /** Content-Length to announce; -1: unknown, chunked. */
   readonly #total: number;
   readonly #producer: BodyProducer;
+  /**
+   * Body bytes uWS has taken (its write offset), kept here rather than asked
+   * of uWS before every chunk: a native call per chunk, and the offset only
+   * moves through this writer's own tryEnd calls.
+   */
+  #written = 0;
   /** Part of a chunk tryEnd could not take, and the body offset it starts at. */
   #pending: Buffer | null = null;
   #pendingOffset = 0;
@@ -89,13 +95,17 @@ export class ResponseBodyWriter {
       this.#startStallTimer();
       return false;
     }
-    const offset = res.getWriteOffset();
-    const [ok, done] = res.tryEnd(chunk, this.#total);
-    if (done) {
+    // Indexed, not destructured: no iterator protocol on the per-chunk path.
+    const result = res.tryEnd(chunk, this.#total);
+    if (result[1]) {
       this.#done = true;
       return true;
     }
-    if (ok) return true;
+    const offset = this.#written;
+    if (result[0]) {
+      this.#written = offset + chunk.length;
+      return true;
+    }
     // Kept past this call: the chunk may be a view into a read buffer its client reuses (h1/).
     this.#pending = Buffer.from(chunk);
     this.#pendingOffset = offset;
@@ -202,6 +212,7 @@ export class ResponseBodyWriter {
       return true;
     }
     if (ok) {
+      this.#written = this.#pendingOffset + pending.length;
       this.#pending = null;
       this.#stopStallTimer();
       this.#producer.drained();
