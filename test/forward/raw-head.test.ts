@@ -269,6 +269,16 @@ describe('client head blocks (response/client-head.ts)', () => {
     );
   });
 
+  it('takes a head of 10 000 lines, and a connection does not keep its offsets afterwards', () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => (i % 2 === 0 ? `a${i}: b` : 'Date: x'));
+    const head = parsed(`HTTP/1.1 200 OK\r\n${lines.join('\r\n')}\r\n\r\n`);
+    assert.equal(head.headerCount, 10_000);
+    const block = new ClientHeadBuilder().fromRaw(head, '').toString('latin1');
+    assert.deepEqual(block.split('\r\n'), ['200 OK', ...lines.filter((l) => l !== 'Date: x')]);
+    head.release();
+    assert.ok(head.fields.length <= 256 * 4, `fields kept: ${head.fields.length}`);
+  });
+
   it('refuses control bytes in the reason phrase before anything is relayed', () => {
     assert.throws(() => parsed('HTTP/1.1 200 O\x01K\r\n\r\n'), /reason phrase/);
     assert.throws(() => parsed('HTTP/1.1 200 OK\x7f\r\n\r\n'), /reason phrase/);

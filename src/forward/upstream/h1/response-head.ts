@@ -19,6 +19,10 @@ for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
 for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
 for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
+/** Offsets room for 16 header lines; a connection keeps up to 256 lines' worth between responses (a 64 KiB head may have 16 K). */
+const INITIAL_FIELDS = 16 * FIELD_STRIDE;
+const MAX_KEPT_FIELDS = 256 * FIELD_STRIDE;
+
 /** What the client needs from a response head; one per connection, filled per response. */
 export class ResponseHead implements RawResponseHead {
   /** The bytes parsed (the connection's read buffer on the raw path: valid during the handler's call only). */
@@ -27,7 +31,7 @@ export class ResponseHead implements RawResponseHead {
   statusLineStart = 0;
   statusLineEnd = 0;
   headerCount = 0;
-  fields: Int32Array = new Int32Array(16 * FIELD_STRIDE);
+  fields: Int32Array = new Int32Array(INITIAL_FIELDS);
   headerEnd = 0;
   /** -1: no Content-Length. */
   contentLength = -1;
@@ -61,10 +65,11 @@ export class ResponseHead implements RawResponseHead {
     return headers;
   }
 
-  /** The response is over: an idle connection must not hold its bytes. */
+  /** The response is over: an idle connection must not hold its bytes, nor the offsets of an outsized head. */
   release(): void {
     this.buf = EMPTY;
     this.headerCount = 0;
+    if (this.fields.length > MAX_KEPT_FIELDS) this.fields = new Int32Array(INITIAL_FIELDS);
   }
 
   /** Room for one more header line's offsets. */
