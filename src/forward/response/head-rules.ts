@@ -2,6 +2,7 @@
 // hop-by-hop ones stay on the node's connection, and the ones uWS writes
 // itself (Date, the body's framing) are not written twice. The one place that
 // says so, for the raw h1 head and for the header pairs of AJP and undici.
+import { bytesAre } from '../upstream/ascii-case';
 
 /** How a response header from a node is treated. */
 export const enum ResponseHeader {
@@ -13,15 +14,6 @@ export const enum ResponseHeader {
   Connection = 3,
   /** Forwarded, and read for the session-id table. */
   SetCookie = 4,
-}
-
-/** buf[at, at + lower.length) is `lower` in any case (no string made: this runs per header). */
-function bytesAre(buf: Uint8Array, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    // |0x20 folds A-Z to a-z; header names are tchar, where it folds nothing else onto a letter or '-'.
-    if (((buf[at + i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 /** Classifies the header name buf[at, at + length) (case as sent). */

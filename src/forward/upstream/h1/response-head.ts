@@ -4,6 +4,7 @@
 // for such a handler the bytes must not be the shared read buffer.
 import { ResponseParseError } from './errors';
 import { Field, FIELD_STRIDE, type RawResponseHead } from '../raw-head';
+import { bytesAre } from '../ascii-case';
 
 const LF = 10;
 const CR = 13;
@@ -59,7 +60,7 @@ export class ResponseHead implements RawResponseHead {
     for (let i = 0, at = 0; i < this.headerCount; i++, at += FIELD_STRIDE) {
       const nameStart = f[at + Field.LineStart] as number;
       const colon = f[at + Field.Colon] as number;
-      if (this.lengthOverridden && colon - nameStart === 14 && nameAt(buf, nameStart, 'content-length')) continue;
+      if (this.lengthOverridden && colon - nameStart === 14 && bytesAre(buf, nameStart, 'content-length')) continue;
       headers.push(buf.subarray(nameStart, colon), buf.subarray(f[at + Field.ValueStart] as number, f[at + Field.ValueEnd] as number));
     }
     return headers;
@@ -98,15 +99,6 @@ export function findHeadEnd(buf: Buffer, start: number, end: number): number {
     i = buf.indexOf(LF, i + 1);
   }
   return -1;
-}
-
-/** buf[pos, pos + lower.length) is the header name `lower` in any case (no string made: this runs per header). */
-function nameAt(buf: Buffer, pos: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    // |0x20 folds A-Z to a-z; the name was checked to be tchar, where it folds nothing else onto a letter or '-'.
-    if (((buf[pos + i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 function lineEnd(buf: Buffer, from: number, end: number): number {
@@ -180,7 +172,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, out: 
     }
     const nameLength = colon - pos;
     if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
-      if (nameLength === 14 && nameAt(buf, pos, 'content-length')) {
+      if (nameLength === 14 && bytesAre(buf, pos, 'content-length')) {
         if (ve === vs) throw new ResponseParseError('empty content-length');
         let n = 0;
         for (let i = vs; i < ve; i++) {
@@ -191,13 +183,13 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, out: 
         if (!Number.isSafeInteger(n)) throw new ResponseParseError('content-length too large');
         if (out.contentLength >= 0 && out.contentLength !== n) throw new ResponseParseError('conflicting content-length');
         out.contentLength = n;
-      } else if (nameLength === 17 && nameAt(buf, pos, 'transfer-encoding')) {
+      } else if (nameLength === 17 && bytesAre(buf, pos, 'transfer-encoding')) {
         // Only the last coding frames the message (RFC 9112 §6.3).
         const value = buf.toString('latin1', vs, ve).toLowerCase();
         const chunkedLast = /(?:^|,)\s*chunked$/.test(value);
         if (chunkedLast) out.chunked = true;
         else out.otherEncoding = true;
-      } else if (nameLength === 10 && nameAt(buf, pos, 'connection')) {
+      } else if (nameLength === 10 && bytesAre(buf, pos, 'connection')) {
         // Every response of a kept-alive node carries it: its tokens are read from the bytes, no string made.
         let ts = vs;
         while (ts <= ve) {
@@ -207,11 +199,11 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, out: 
           let b = te;
           while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
           while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
-          if (b - a === 5 && nameAt(buf, a, 'close')) sawCloseToken = true;
-          else if (b - a === 10 && nameAt(buf, a, 'keep-alive')) sawKeepAliveToken = true;
+          if (b - a === 5 && bytesAre(buf, a, 'close')) sawCloseToken = true;
+          else if (b - a === 10 && bytesAre(buf, a, 'keep-alive')) sawKeepAliveToken = true;
           ts = te + 1;
         }
-      } else if (nameLength === 10 && nameAt(buf, pos, 'keep-alive')) {
+      } else if (nameLength === 10 && bytesAre(buf, pos, 'keep-alive')) {
         const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(buf.toString('latin1', vs, ve));
         if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
       }
