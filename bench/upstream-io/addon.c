@@ -5,8 +5,12 @@
 // read(2) per readable event into a buffer JS handed over once.
 //
 // How a read reaches JS, per `mode` given to init():
-//   0 CALL   napi_call_function in a handle scope: no async context, so no
-//            microtask/nextTick drain after it (the caller would have to).
+//   0 CALL   napi_call_function in a handle scope: no async context and no
+//            drain after it; nextTick and promise jobs the callback queued run
+//            later in the turn, when node's check handle (CheckImmediate ->
+//            RunAndClearNativeImmediates, Node 20) closes its own callback
+//            scope: after every other read of that epoll wake-up, not after
+//            this one, and only because of that node internal.
 //   1 MAKE   napi_make_callback with one async context: what node does for
 //            its own handles (InternalCallbackScope: async hooks, then the
 //            nextTick queue and microtasks when the callback returns).

@@ -4,9 +4,10 @@
 // its own process.
 //   node dist/bench/upstream-io/run.js [--rounds 5] [--duration 3] [--warmup 1]
 //        [--connections 64] [--variants stream,handle,addon-call,addon-make,addon-batch]
+//        [--perf DIR]   (each client under perf record: DIR/<variant>-<round>.data; perf adds its own cost)
 // Run it under the bench lock: flock -o /work/bench.lock node dist/bench/upstream-io/run.js
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -17,7 +18,7 @@ import { VARIANTS, type ClientJob, type Variant } from './client';
 import type { LoopResult } from './loop';
 import { responseLength, startNginx } from './nginx';
 
-const USAGE = `usage: node dist/bench/upstream-io/run.js [--rounds N] [--duration S] [--warmup S] [--connections N] [--variants ${VARIANTS.join(',')}]`;
+const USAGE = `usage: node dist/bench/upstream-io/run.js [--rounds N] [--duration S] [--warmup S] [--connections N] [--variants ${VARIANTS.join(',')}] [--perf DIR]`;
 
 interface Options {
   readonly rounds: number;
@@ -25,6 +26,8 @@ interface Options {
   readonly warmupMs: number;
   readonly connections: number;
   readonly variants: readonly Variant[];
+  /** Where perf.data files go; undefined: no perf. */
+  readonly perfDir: string | undefined;
 }
 
 class UsageError extends Error {}
@@ -44,6 +47,7 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '64' },
       variants: { type: 'string', default: VARIANTS.join(',') },
+      perf: { type: 'string' },
     },
   });
   const variants = (values.variants as string).split(',');
@@ -56,19 +60,27 @@ function parseOptions(argv: string[]): Options {
     warmupMs: positive('warmup', values.warmup as string, 60) * 1000,
     connections: Math.round(positive('connections', values.connections as string, 1000)),
     variants: variants as Variant[],
+    perfDir: values.perf === undefined ? undefined : path.resolve(values.perf as string),
   };
 }
 
-function measure(job: ClientJob): LoopResult {
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'client.js'), JSON.stringify(job)], {
+function measure(job: ClientJob, perfData: string | undefined): LoopResult {
+  const client = [path.join(__dirname, 'client.js'), JSON.stringify(job)];
+  const [command, args] =
+    perfData === undefined
+      ? [process.execPath, client]
+      : ['perf', ['record', '-q', '-e', 'cpu-clock', '-F', '4999', '-g', '-o', perfData, '--', process.execPath, '--perf-basic-prof-only-functions', ...client]];
+  const r = spawnSync(command, args, {
     encoding: 'utf8',
     timeout: job.warmupMs + job.durationMs + 30_000,
   });
-  if (r.status !== 0) throw new Error(`${job.variant}: client failed (${r.status ?? r.signal}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as LoopResult;
+  if (r.status !== 0) throw new Error(`${job.variant}: client failed (${r.status ?? r.signal}): ${r.stderr}${r.error?.message ?? ''}`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as LoopResult;
 }
 
 const cpuPerTrip = (r: LoopResult): number => (r.userUs + r.systemUs) / r.roundTrips;
+const userPerTrip = (r: LoopResult): number => r.userUs / r.roundTrips;
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,7 +92,7 @@ function report(results: ReadonlyMap<Variant, LoopResult[]>): string[] {
   const lines = ['variant       CPU µs/round trip: median (min–max)   user   sys   round trips/s'];
   for (const [variant, rs] of results) {
     const cpu = rs.map(cpuPerTrip);
-    const user = median(rs.map((r) => r.userUs / r.roundTrips));
+    const user = median(rs.map(userPerTrip));
     const sys = median(rs.map((r) => r.systemUs / r.roundTrips));
     const rate = median(rs.map((r) => r.roundTrips / r.seconds));
     lines.push(
@@ -94,7 +106,13 @@ function report(results: ReadonlyMap<Variant, LoopResult[]>): string[] {
       if (variant === 'handle') continue;
       // Paired by round: both ran within seconds of each other.
       const diffs = rs.map((r, i) => cpuPerTrip(handle[i] as LoopResult) - cpuPerTrip(r));
-      lines.push(`handle − ${variant}: median ${median(diffs).toFixed(2)} µs per round trip (rounds: ${diffs.map((d) => d.toFixed(2)).join(' ')})`);
+      // User time alone: the paths make the same system calls, but the kernel's share per round trip
+      // also moves with the rate (more sockets ready per epoll wake-up), so it carries the load's noise.
+      const userDiffs = rs.map((r, i) => userPerTrip(handle[i] as LoopResult) - userPerTrip(r));
+      lines.push(
+        `handle − ${variant}: CPU median ${median(diffs).toFixed(2)} µs per round trip (rounds: ${diffs.map((d) => d.toFixed(2)).join(' ')}), ` +
+          `user median ${median(userDiffs).toFixed(2)}`,
+      );
     }
   }
   return lines;
@@ -118,6 +136,7 @@ async function main(): Promise<number> {
       return 1;
     }
   }
+  if (options.perfDir !== undefined) mkdirSync(options.perfDir, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'upstream-io-'));
   try {
     const nginx = await startNginx(dir);
@@ -131,12 +150,17 @@ async function main(): Promise<number> {
       // Each round starts with a different variant, so none always runs first.
       const order = options.variants.map((_, i) => options.variants[(i + round) % options.variants.length] as Variant);
       for (const variant of order) {
-        const r = measure({ variant, port: nginx.port, connections: options.connections, responseBytes, warmupMs: options.warmupMs, durationMs: options.durationMs, addonPath });
+        const job = { variant, port: nginx.port, connections: options.connections, responseBytes, warmupMs: options.warmupMs, durationMs: options.durationMs, addonPath };
+        const perfData = options.perfDir === undefined ? undefined : path.join(options.perfDir, `${variant}-${round + 1}.data`);
+        const r = measure(job, perfData);
         (results.get(variant) as LoopResult[]).push(r);
         process.stdout.write(`round ${round + 1} ${variant}: ${cpuPerTrip(r).toFixed(2)} µs CPU/round trip, ${Math.round(r.roundTrips / r.seconds)}/s\n`);
       }
     }
     for (const line of report(results)) process.stdout.write(`${line}\n`);
+    if (options.perfDir !== undefined) {
+      process.stdout.write(`perf data in ${options.perfDir}: perf report -i FILE --no-children --sort dso,sym\n`);
+    }
     return 0;
   } finally {
     await stopAll();
