@@ -18,7 +18,7 @@ import { VARIANTS, type ClientJob, type Variant } from './client';
 import type { LoopResult } from './loop';
 import { responseLength, startNginx } from './nginx';
 
-const USAGE = `usage: node dist/bench/upstream-io/run.js [--rounds N] [--duration S] [--warmup S] [--connections N] [--variants ${VARIANTS.join(',')}] [--perf DIR]`;
+const USAGE = `usage: node dist/bench/upstream-io/run.js [--rounds N] [--duration S] [--warmup S] [--connections N] [--variants ${VARIANTS.join(',')}] [--perf DIR] [--help]`;
 
 interface Options {
   readonly rounds: number;
@@ -38,7 +38,7 @@ function positive(name: string, text: string, max: number): number {
   return n;
 }
 
-function parseOptions(argv: string[]): Options {
+function parseOptions(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -48,8 +48,10 @@ function parseOptions(argv: string[]): Options {
       connections: { type: 'string', default: '64' },
       variants: { type: 'string', default: VARIANTS.join(',') },
       perf: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help === true) return 'help';
   const variants = (values.variants as string).split(',');
   for (const v of variants) {
     if (!(VARIANTS as readonly string[]).includes(v)) throw new UsageError(`--variants: any of ${VARIANTS.join(',')}, got ${v}`);
@@ -119,13 +121,18 @@ function report(results: ReadonlyMap<Variant, LoopResult[]>): string[] {
 }
 
 async function main(): Promise<number> {
-  let options: Options;
+  let parsed: Options | 'help';
   try {
-    options = parseOptions(process.argv.slice(2));
+    parsed = parseOptions(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const options = parsed;
   let addonPath = '';
   if (options.variants.some((v) => v.startsWith('addon-'))) {
     try {
