@@ -597,6 +597,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, RawHeadReceiv
     this.#headPending = false;
     const res = this.#res;
     res.writeStatus(this.#headBlock);
+    CLIENT_HEADS.giveBack(this.#headBlock);
+    this.#headBlock = NO_HEAD;
     if (this.#head.closeConnection || this.#ctx.draining) res.writeHeader('Connection', 'close');
   }
 
@@ -705,6 +707,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandlers, RawHeadReceiv
    */
   #dropReferences(): void {
     this.#route = null;
+    CLIENT_HEADS.giveBack(this.#headBlock);
     this.#headBlock = NO_HEAD;
     this.#writer = null;
     this.#abortUpstream = null;

@@ -234,6 +234,28 @@ describe('client head blocks (response/client-head.ts)', () => {
     assert.equal(builder.sessionId, '', 'no session id read when sessions are off');
   });
 
+  it('never builds a block where one still lent out lies, and builds there again once it is given back', () => {
+    const builder = new ClientHeadBuilder();
+    const a = parsed('HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n');
+    const b = parsed('HTTP/1.1 200 OK\r\nX-B: 2\r\n\r\n');
+    const first = builder.fromRaw(a, '');
+    const second = builder.fromRaw(b, '');
+    assert.equal(first.toString('latin1'), '200 OK\r\nX-A: 1', 'the lent block is not overwritten');
+    assert.equal(second.toString('latin1'), '200 OK\r\nX-B: 2');
+    assert.notEqual(first.buffer, second.buffer);
+    builder.giveBack(second);
+    assert.equal(builder.fromRaw(b, '').toString('latin1'), '200 OK\r\nX-B: 2', 'giving back a block not lent frees nothing');
+    builder.giveBack(first);
+    const third = builder.fromRaw(b, '');
+    assert.equal(third.toString('latin1'), '200 OK\r\nX-B: 2');
+    assert.equal(third.buffer, first.buffer, 'the same memory once given back');
+    builder.giveBack(third);
+    const big = `HTTP/1.1 200 OK\r\nX-Big: ${'v'.repeat(2000)}\r\n\r\n`;
+    const large = builder.fromRaw(parsed(big), '');
+    assert.equal(large.toString('latin1'), big.slice(9, -4));
+    assert.notEqual(large.buffer, first.buffer);
+  });
+
   it('finds the end of a head cut anywhere when the search resumes 3 bytes before the cut', () => {
     for (const text of ['HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody', 'HTTP/1.1 200 OK\n\nbody', 'HTTP/1.1 204 No Content\r\n\r\n']) {
       const buf = Buffer.from(text, 'latin1');

@@ -12,6 +12,14 @@ import { sessionIdFromSetCookie } from '../sessions';
 import { connectionNamesHeaders, connectionTokens, ResponseHeader, responseHeaderKindAt } from './head-rules';
 import { statusLine } from './replies';
 
+/**
+ * A block up to this size is built in the builder's own memory, as a view
+ * made once per size (heads from one node repeat their size): no Buffer is
+ * allocated per response. A larger block, or one built while the last is
+ * still lent out, gets memory of its own.
+ */
+const SCRATCH_BYTES = 1024;
+
 /** Runs shorter than this are copied by a loop: Buffer#copy makes a typed array per call. */
 const LOOP_COPY_MAX = 256;
 
@@ -34,6 +42,11 @@ export class ClientHeadBuilder {
   #keep = new Uint8Array(64);
   #contentLength = -1;
   #sessionId = '';
+  readonly #scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  /** Views of #scratch by length, made when first needed. */
+  readonly #views: (Buffer | undefined)[] = new Array<Buffer | undefined>(SCRATCH_BYTES + 1).fill(undefined);
+  /** The view of #scratch handed out and not given back yet: no block is built there meanwhile. */
+  #lent: Buffer | null = null;
 
   /** Content-Length of the last head built (-1: none, or not a plain decimal). */
   get contentLength(): number {
@@ -45,7 +58,10 @@ export class ClientHeadBuilder {
     return this.#sessionId;
   }
 
-  /** The block for an h1 head (its bytes are only valid during this call: the block is a copy). */
+  /**
+   * The block for an h1 head (the head's bytes are only valid during this
+   * call: the block is a copy). Give it back (giveBack) once uWS has it.
+   */
   fromRaw(head: RawResponseHead, sessionCookie: string): Buffer {
     const buf = head.buf;
     const f = head.fields;
@@ -98,7 +114,7 @@ export class ClientHeadBuilder {
     for (let i = 0, at = 0; i < count; i++, at += FIELD_STRIDE) {
       if (keep[i] === 1) size += (i + 1 < count ? (f[at + FIELD_STRIDE + Field.LineStart] as number) : head.headerEnd) - (f[at + Field.LineStart] as number);
     }
-    const block = Buffer.allocUnsafe(size);
+    const block = this.#blockOf(size);
     let off = 0;
     // Source bytes are copied in runs, each with its CRLF; the last run's CRLF is left for uWS to write.
     let runStart = -1;
@@ -124,6 +140,18 @@ export class ClientHeadBuilder {
       runEnd = next;
     }
     if (runEnd >= 0) copyBytes(buf, runStart, runEnd - 2, block, off);
+    return block;
+  }
+
+  /** The block's memory is free again (uWS copied it): the next block may be built there. */
+  giveBack(block: Buffer): void {
+    if (block === this.#lent) this.#lent = null;
+  }
+
+  #blockOf(size: number): Buffer {
+    if (size > SCRATCH_BYTES || this.#lent !== null) return Buffer.allocUnsafe(size);
+    const block = (this.#views[size] ??= this.#scratch.subarray(0, size));
+    this.#lent = block;
     return block;
   }
 
