@@ -278,15 +278,29 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Reads a call's arguments, the first being a connection id: its state and connection (NULL if none). 0 after throwing. */
+static int conn_args(napi_env env, napi_callback_info info, napi_value* argv, size_t count, state_t** s, conn_t** c) {
+  size_t argc = count;
+  int32_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_status(env, "arguments");
+    return 0;
+  }
+  if (napi_get_value_int32(env, argv[0], &id) != napi_ok) {
+    throw_status(env, "id expected");
+    return 0;
+  }
+  *s = state_of(env);
+  *c = (id >= 0 && id < MAX_CONNS) ? (*s)->conns[id] : NULL;
+  return 1;
+}
+
 /* write(id, latin1 string | Buffer) -> bytes written, or -errno. */
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  int32_t id;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "arguments");
-  CHECK(env, napi_get_value_int32(env, argv[0], &id), "id expected");
-  state_t* s = state_of(env);
-  conn_t* c = (id >= 0 && id < MAX_CONNS) ? s->conns[id] : NULL;
+  state_t* s;
+  conn_t* c;
+  if (!conn_args(env, info, argv, 2, &s, &c)) return NULL;
   if (c == NULL) {
     napi_throw_error(env, NULL, "no such connection");
     return NULL;
@@ -310,13 +324,10 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  int32_t id;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "arguments");
-  CHECK(env, napi_get_value_int32(env, argv[0], &id), "id expected");
-  state_t* s = state_of(env);
-  conn_t* c = (id >= 0 && id < MAX_CONNS) ? s->conns[id] : NULL;
+  state_t* s;
+  conn_t* c;
+  if (!conn_args(env, info, argv, 1, &s, &c)) return NULL;
   if (c != NULL) close_conn(s, c);
   return NULL;
 }
