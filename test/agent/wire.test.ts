@@ -9,20 +9,25 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { ClusterAgent, type ClusterAgentOptions } from '../../src/agent';
 import { FakeMcmpProxy, type RecordedRequest } from './fake-mcmp-proxy';
-import { traceConfigBytes, traceRequests, type TraceRequest } from './trace';
+import { traceConfigBytes, traceRequests, traceText, type TraceRequest } from './trace';
 
-let server: http.Server;
+let server: http.Server | undefined;
 let nodePort: number;
 
 before(async () => {
-  server = http.createServer((_req, res) => res.end('ok\n'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  nodePort = (server.address() as AddressInfo).port;
+  // Read first: without the trace every test fails at once instead of leaving
+  // an agent polling a fake that no test will stop.
+  traceText();
+  const node = http.createServer((_req, res) => res.end('ok\n'));
+  await new Promise<void>((r) => node.listen(0, '127.0.0.1', r));
+  nodePort = (node.address() as AddressInfo).port;
+  server = node;
 });
 
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(() => new Promise<void>((r) => (server === undefined ? r() : server.close(() => r()))));
 
 function agentFor(fake: FakeMcmpProxy, extra: Partial<ClusterAgentOptions> = {}): ClusterAgent {
+  assert.ok(server !== undefined);
   // The trace's Tomcat: jvmRoute tomcat1, balancer mycluster, Host "localhost", webapp /demo.
   return new ClusterAgent({ server, route: 'tomcat1', balancer: 'mycluster', aliases: ['localhost'], contexts: ['/demo'], proxies: [`127.0.0.1:${fake.port}`], statusInterval: 150, ...extra });
 }
