@@ -102,23 +102,47 @@ test('idle keep-alive connections are closed silently after keepAliveTimeoutMs, 
   }
 });
 
+test('a request that arrived before the idle deadline is answered even when the loop runs the timer first', async () => {
+  const s = await startServer({ keepAliveTimeoutMs: 100 });
+  try {
+    const socket = net.connect({ port: s.port, host: '127.0.0.1' });
+    let reply = '';
+    let closed = false;
+    socket.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
+    socket.on('close', () => { closed = true; });
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    await delay(20); // accepted, idle timer armed
+    socket.write(mcmpRequest('PING'));
+    // Stall this loop past the deadline with the request waiting unread: the
+    // timers phase that follows fires the idle timer before any read.
+    const until = Date.now() + 300;
+    while (Date.now() < until);
+    await waitFor(() => reply.includes('\r\n\r\n') || closed, 5000);
+    assert.match(reply, /^HTTP\/1\.1 200 /, `got ${JSON.stringify(reply)}, closed=${closed}`);
+    assert.equal(await closedWithin(socket, 5000), true, 'then closed once idle');
+  } finally {
+    await s.close();
+  }
+});
+
 test('a connection in use is not closed by the idle timer', async () => {
-  // 12 requests 100 ms apart span twice the 600 ms idle timeout; a gap may
-  // stretch 6× on a loaded machine before the timer could fire in between.
-  const s = await startServer({ keepAliveTimeoutMs: 600 });
+  // 30 requests 100 ms apart span twice the 1.5 s idle timeout; a gap may
+  // stretch 15× on a loaded machine (server and client share this process,
+  // so one long stall runs both timers) before the idle timer could win.
+  const s = await startServer({ keepAliveTimeoutMs: 1500 });
   try {
     const socket = net.connect({ port: s.port, host: '127.0.0.1' });
     let replies = 0;
     socket.on('data', (d: Buffer) => { replies += d.toString().split('HTTP/1.1 200').length - 1; });
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 30; i++) {
       socket.write(mcmpRequest('STATUS', 'JVMRoute=n&Load=1'));
       await delay(100);
     }
-    await waitFor(() => replies === 12, 6000);
-    assert.equal(replies, 12);
+    await waitFor(() => replies === 30, 15_000);
+    assert.equal(replies, 30);
     assert.equal(socket.destroyed, false);
-    assert.equal(await closedWithin(socket, 6000), true, 'closed once idle');
+    assert.equal(await closedWithin(socket, 15_000), true, 'closed once idle');
   } finally {
     await s.close();
   }

@@ -70,6 +70,8 @@ export class ManagerConnection {
   #idleTimer: NodeJS.Timeout | null = null;
   /** The idle timer counts: nothing pending since it was (re)armed. A busy connection keeps its timer but disarms it. */
   #idleArmed = false;
+  /** Counts each arming, so a close deferred past one poll phase can tell it was re-armed meanwhile. */
+  #idleArmings = 0;
   #lingerTimer: NodeJS.Timeout | null = null;
 
   /** `allowed` is the allow-list verdict on the peer; a refused peer gets 403 and nothing is parsed. */
@@ -300,6 +302,7 @@ export class ManagerConnection {
       } else if (!this.#idleArmed) {
         this.#idleTimer.refresh();
       }
+      if (!this.#idleArmed) this.#idleArmings++;
       this.#idleArmed = true;
     } else {
       this.#idleArmed = false;
@@ -309,6 +312,15 @@ export class ManagerConnection {
   /** The idle timer fired; it only counts when nothing was pending since it was armed. */
   #onIdleTimer(): void {
     if (!this.#idleArmed || this.#phase !== 'open') return;
+    // Timers run before the poll phase: when the loop ran late (a STATUS
+    // flood, a long GC), a request that arrived before the deadline is still
+    // unread. The close waits one poll phase, which reads it and disarms.
+    const arming = this.#idleArmings;
+    setImmediate(() => this.#closeIfStillIdle(arming));
+  }
+
+  #closeIfStillIdle(arming: number): void {
+    if (!this.#idleArmed || this.#idleArmings !== arming || this.#phase !== 'open') return;
     this.#idleTimer = null;
     this.#idleArmed = false;
     this.#s.logger.debug({ peer: this.#peer }, 'idle MCMP connection closed');
