@@ -116,17 +116,27 @@ export class FakeMcmpProxy {
     // connection). Recording it would count one request twice when the timer
     // and the request meet, which a loaded machine makes likely.
     let idleClosed = false;
+    // Bytes that were already waiting when the timer fired arrived in time:
+    // a stalled event loop (agent and fake share this process) runs the
+    // timer before reading them, so the close waits for one poll phase.
+    let reads = 0;
     const armIdle = (): void => {
       if (this.#opts.idleCloseMs === undefined) return;
       clearTimeout(idle);
       idle = setTimeout(() => {
-        idleClosed = true;
-        socket.end();
+        const readsAtTimeout = reads;
+        setImmediate(() => {
+          if (socket.destroyed) return;
+          if (reads !== readsAtTimeout) return armIdle();
+          idleClosed = true;
+          socket.end();
+        });
       }, this.#opts.idleCloseMs);
     };
     armIdle();
     socket.on('data', (d: Buffer) => {
       if (idleClosed) return;
+      reads++;
       buf = Buffer.concat([buf, d]);
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
