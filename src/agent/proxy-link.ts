@@ -80,7 +80,8 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
         const info = await this.client.send(INFO_REQUEST);
         const node = this.#source.describe(info.localAddress);
         for (const req of resetRequests(node, this.#source.contexts(), parseInfoReply(info.body))) await this.client.send(req);
-        this.#noteStatus(await this.client.send(statusRequest(node.route, this.#source.currentLoad())));
+        // A new id here is the proxy this burst just registered with, not a restart to recover from.
+        this.#proxyId = proxyIdOf(await this.client.send(statusRequest(node.route, this.#source.currentLoad()))) ?? this.#proxyId;
         this.#setState('ok', undefined);
         this.#retryMs = this.#retryMinMs;
         return true;
@@ -136,7 +137,7 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
   }
 
   #noteStatus(reply: McmpReply): void {
-    const id = /(?:^|&)id=([^&\s]*)/.exec(reply.body)?.[1];
+    const id = proxyIdOf(reply);
     if (id === undefined) return;
     const restarted = this.#proxyId !== undefined && this.#proxyId !== id;
     this.#proxyId = id;
@@ -174,4 +175,9 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
+}
+
+/** The proxy's start time from a STATUS-RSP (`id=`), when it has one. */
+function proxyIdOf(reply: McmpReply): string | undefined {
+  return /(?:^|&)id=([^&\s]*)/.exec(reply.body)?.[1];
 }

@@ -64,6 +64,28 @@ test('a STATUS reply with a new proxy start time (id=) makes the agent register 
   await fake.close();
 });
 
+test('a restarted proxy that lost the node gets one re-registration: the burst\'s own STATUS with the new id is not a second restart', async () => {
+  const fake = new FakeMcmpProxy();
+  await fake.listen();
+  const agent = new ClusterAgent({ server, route: 'id2', proxies: [`127.0.0.1:${fake.port}`], statusInterval: 100 });
+  try {
+    await agent.start();
+    await fake.until((r) => r.filter((x) => x.method === 'STATUS').length >= 2, 'steady state');
+    fake.statusId = '1795309999';
+    fake.forgetEverything();
+    const from = fake.requests.length;
+    // STATUS answered MEM (node unknown), the reset after the retry, then a steady state again.
+    await fake.until((r) => r.slice(from).filter((x) => x.method === 'STATUS' && x.answer.startsWith('200')).length >= 4, 'four STATUS answered OK after the restart');
+    const methods = fake.requests.slice(from).map((r) => r.method);
+    assert.equal(methods.filter((m) => m === 'INFO').length, 1, methods.join(' '));
+    assert.equal(methods.filter((m) => m === 'CONFIG').length, 1, methods.join(' '));
+    assert.equal(agent.proxies[0]?.state, 'ok');
+  } finally {
+    await agent.stop();
+    await fake.close();
+  }
+});
+
 test('a server listening on the any address registers with the local address of the MCMP connection, as Java does', async () => {
   const anyServer = http.createServer((_req, res) => res.end());
   await new Promise<void>((r) => anyServer.listen(0, '0.0.0.0', r));
