@@ -125,6 +125,27 @@ test('a request that arrived before the idle deadline is answered even when the 
   }
 });
 
+test('the rest of a request that arrived before the request deadline is answered even when the loop runs the timer first', async () => {
+  const s = await startServer({ requestTimeoutMs: 100 });
+  try {
+    const socket = net.connect({ port: s.port, host: '127.0.0.1' });
+    let reply = '';
+    socket.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const request = mcmpRequest('PING');
+    socket.write(request.slice(0, 10));
+    await delay(20); // the first bytes read, the request timer armed
+    socket.write(request.slice(10));
+    const until = Date.now() + 300;
+    while (Date.now() < until);
+    await waitFor(() => reply.includes('\r\n\r\n'), 5000);
+    assert.match(reply, /^HTTP\/1\.1 200 /, `got ${JSON.stringify(reply)}`);
+    socket.destroy();
+  } finally {
+    await s.close();
+  }
+});
+
 test('a connection in use is not closed by the idle timer', async () => {
   // 30 requests 100 ms apart span twice the 1.5 s idle timeout; a gap may
   // stretch 15× on a loaded machine (server and client share this process,

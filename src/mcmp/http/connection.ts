@@ -284,10 +284,10 @@ export class ManagerConnection {
     const receiving = this.#parser.inRequest && !this.#parser.paused;
     if (receiving) {
       if (this.#requestTimer === null) {
-        this.#requestTimer = setTimeout(() => {
-          this.#requestTimer = null;
-          this.#fail(new HttpParseError(HttpErrorCode.Timeout, 408, `request not complete within ${this.#s.requestTimeoutMs} ms`));
-        }, this.#s.requestTimeoutMs);
+        // As for the idle close: the rest of a request that arrived before the
+        // deadline is read in the poll phase after the timers; the 408 waits for it.
+        const timer = setTimeout(() => setImmediate(() => this.#onRequestTimer(timer)), this.#s.requestTimeoutMs);
+        this.#requestTimer = timer;
       }
     } else if (this.#requestTimer !== null) {
       clearTimeout(this.#requestTimer);
@@ -307,6 +307,13 @@ export class ManagerConnection {
     } else {
       this.#idleArmed = false;
     }
+  }
+
+  /** The request timer fired a poll phase ago; it counts unless the request completed (or stalled on our side) meanwhile. */
+  #onRequestTimer(timer: NodeJS.Timeout): void {
+    if (this.#requestTimer !== timer || this.#phase !== 'open') return;
+    this.#requestTimer = null;
+    this.#fail(new HttpParseError(HttpErrorCode.Timeout, 408, `request not complete within ${this.#s.requestTimeoutMs} ms`));
   }
 
   /** The idle timer fired; it only counts when nothing was pending since it was armed. */
