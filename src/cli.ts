@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `mcmp-edge` command.
 import { NativeBindingError, loadUws } from '../native-bindings/uws';
-import { USAGE, UsageError, parseCommandLine } from './cli/args';
+import { USAGE, UsageError, parseCommandLine } from './options/args';
 import { runCtl } from './ctl/index';
 import { createLogger } from './log';
 import { McmpEdge } from './primary';

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { AdvertiseSender } from './advertise/sender';
 import { advertiseSettings, type AdvertiseSettings } from './advertise/settings';
-import { parseCommandLine, type ProxyOptions } from './cli/args';
-import { isLiveOption, planReload } from './config/reload';
+import { parseCommandLine, type ProxyOptions } from './options/args';
+import { isLiveOption, planReload } from './options/reload';
 import { ClusterState } from './cluster/state';
 import { Maintenance } from './cluster/maintenance';
 import { persistenceDirectory, TablePersistence } from './cluster/persist';

@@ -1,6 +1,6 @@
 // What a CONFIG leaves unsaid (MCMP.md §2.1 parameter table): the one place
 // the defaults of a node's and a balancer's settings are written down.
-import { FlushPackets, type BalancerRow, type NodeRow, type NodeType } from './types';
+import { FlushPackets, type BalancerRow, type NodeRow, type NodeType } from '../slots/rows';
 
 /** A node's configuration before CONFIG parameters are applied (route and balancer come from elsewhere). */
 export const NODE_CONFIG_DEFAULTS: Readonly<Omit<NodeRow, 'id' | 'route' | 'balancer' | 'removed'>> = Object.freeze({

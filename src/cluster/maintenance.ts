@@ -13,7 +13,7 @@ import type { Logger } from '../log';
 import { NodeFlag, type ClusterCounters } from '../slots/counters';
 import type { NodeProber } from './probe';
 import type { ClusterState } from './state';
-import type { NodeRow } from './types';
+import type { NodeRow } from '../slots/rows';
 
 /** Consecutive idle-probe failures after which a node is removed (§5.9.3). */
 export const MAX_IDLE_FAILURES = 60;

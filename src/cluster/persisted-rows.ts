@@ -6,10 +6,9 @@
 // by a full disk or crafted; a row that breaks a rule is dropped and named, the
 // rest is restored.
 import { FIELD_MAX } from '../config/directives';
-import { BALANCER_TEXT_MAX, byteLength, isNodePort, NODE_TEXT_MAX, STORED_NODE_TYPES } from '../mcmp/fields';
 import type { TableSizes } from '../slots/types';
 import { REMOVED_ROUTE, type StateSnapshot } from './state';
-import { ContextStatus, FlushPackets, type BalancerRow, type ContextRow, type HostRow, type NodeRow, type SessionRow } from './types';
+import { BALANCER_TEXT_MAX, byteLength, ContextStatus, FlushPackets, isNodePort, NODE_TEXT_MAX, STORED_NODE_TYPES, type BalancerRow, type ContextRow, type HostRow, type NodeRow, type SessionRow } from '../slots/rows';
 
 type FieldType = 'number' | 'string' | 'boolean';
 

@@ -8,10 +8,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { CPING_PACKET as CPING, CPONG_PACKET as CPONG } from '../forward/upstream/ajp/protocol';
-import { unbracket } from '../mcmp/fields';
+import { unbracket } from '../net/host';
 import type { Logger } from '../log';
 import { asHandshakeError, serverNameFor, upstreamTlsOptions, VERIFY_BY_DEFAULT, type UpstreamTlsOptions } from '../tls/upstream';
-import type { NodeRow } from './types';
+import type { NodeRow } from '../slots/rows';
 
 /** What STATUS, PING and the maintenance tick need from a prober. */
 export interface NodeProber {

@@ -8,7 +8,7 @@ import { FIELD_MAX, type Directives } from '../config/directives';
 import type { ClusterCounters } from '../slots/counters';
 import type { TablePublisher, TableSizes } from '../slots/types';
 import { SlotTable } from './slot-table';
-import type { BalancerRow, ContextRow, ContextStatus, HostRow, NodeRow, SessionRow } from './types';
+import type { BalancerRow, ContextRow, ContextStatus, HostRow, NodeRow, SessionRow } from '../slots/rows';
 
 /** JVMRoute of a node in the placeholder phase of MCMP.md §3.11. */
 export const REMOVED_ROUTE = 'REMOVED';

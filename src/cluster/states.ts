@@ -1,6 +1,6 @@
 // Node and context states by name, as /metrics and the JSON status view show them.
 import { NodeFlag, type ClusterCounters } from '../slots/counters';
-import { ContextStatus, type NodeRow } from './types';
+import { ContextStatus, type NodeRow } from '../slots/rows';
 
 export type NodeStateName = 'ok' | 'error' | 'standby' | 'removed';
 

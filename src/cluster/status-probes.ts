@@ -11,7 +11,7 @@
 // A node's identity (slot generation, route, type, host, port, ping) must
 // match for a probe to be joined or reused: a re-registered node is probed anew.
 import type { NodeProber } from './probe';
-import type { NodeRow } from './types';
+import type { NodeRow } from '../slots/rows';
 
 export interface StatusProbesOptions {
   readonly prober: NodeProber;

@@ -2,7 +2,7 @@
 // the same tables the HTML page shows, with states and counters, for
 // dashboards and scripts. Field names are stable (README "Status as JSON").
 import type { ClusterState } from '../cluster/state';
-import type { NodeRow } from '../cluster/types';
+import type { NodeRow } from '../slots/rows';
 import { RELEASE } from '../config/directives';
 import { CONTEXT_STATE, nodeState } from '../cluster/states';
 

@@ -3,7 +3,7 @@
 // `Status: OK` per healthy node and `/<context>,` per context.
 import { RELEASE } from '../config/directives';
 import type { ClusterState } from '../cluster/state';
-import type { ContextRow, HostRow, NodeRow } from '../cluster/types';
+import type { ContextRow, HostRow, NodeRow } from '../slots/rows';
 import { contextStatusName, flushPacketsName } from '../mcmp/commands/reports';
 import { NodeFlag } from '../slots/counters';
 

@@ -1,14 +1,9 @@
 // Value rules shared by the MCMP commands (MCMP.md §2.0 "Booleans",
 // "Durations", §2.2 lists). Each returns undefined for "not a valid value" and
 // leaves the choice of error to the command, because the same rule maps to
-// different catalogue entries per field. The row rules at the end are what a
-// stored value must satisfy; CONFIG and the PersistSlots loader share them.
-import { FIELD_MAX } from '../config/directives';
-
-/** Length as C measures it: bytes of the UTF-8 text. */
-export function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
+// different catalogue entries per field. What a stored value must satisfy
+// (lengths, port, type) is in slots/rows.ts, shared with the PersistSlots loader.
+import { byteLength } from '../slots/rows';
 
 /**
  * yes/on/true → true, no/off/false → false (case-insensitive); anything else
@@ -99,35 +94,3 @@ export function stripIpv6Zone(host: string): string {
   const close = host.indexOf(']', pct);
   return close < 0 ? host.slice(0, pct) : host.slice(0, pct) + host.slice(close);
 }
-
-/** A host name without IPv6 brackets, for comparisons and for connecting. */
-export function unbracket(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-/** Decision D2: a node's Port is an integer 1..65535. */
-export function isNodePort(port: number): boolean {
-  return Number.isInteger(port) && port >= 1 && port <= 65535;
-}
-
-/** The Type values CONFIG accepts (decision D2). */
-export const CONFIG_NODE_TYPES: ReadonlySet<string> = new Set(['ajp', 'http', 'https']);
-/** The types a stored node may have: CONFIG's, plus ws/wss from EnableWsTunnel (§2.1 step 3). */
-export const STORED_NODE_TYPES: ReadonlySet<string> = new Set([...CONFIG_NODE_TYPES, 'ws', 'wss']);
-
-/** The longest value (bytes) of each text field of a node row, as CONFIG bounds it. */
-export const NODE_TEXT_MAX = {
-  route: FIELD_MAX.jvmRoute,
-  balancer: FIELD_MAX.balancer,
-  domain: FIELD_MAX.domain,
-  host: FIELD_MAX.host,
-  upgrade: FIELD_MAX.upgrade,
-  ajpSecret: FIELD_MAX.ajpSecret,
-} as const;
-
-/** The same for a balancer row. */
-export const BALANCER_TEXT_MAX = {
-  name: FIELD_MAX.balancer,
-  stickySessionCookie: FIELD_MAX.stickyName,
-  stickySessionPath: FIELD_MAX.stickyName,
-} as const;

@@ -4,7 +4,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ClusterState } from '../cluster/state';
 import { CONTEXT_STATE, nodeState } from '../cluster/states';
-import type { ContextRow, NodeRow } from '../cluster/types';
+import type { ContextRow, NodeRow } from '../slots/rows';
 import type { ClusterCounters } from '../slots/counters';
 import { LATENCY_BUCKETS_US, STATUS_CLASSES } from '../slots/layout';
 import { CollectedMetric, histogramSamples, type Sample } from './collected';

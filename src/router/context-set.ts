@@ -3,7 +3,7 @@
 // whole path, each prefix ending before a '/', and the 1-character prefix), and
 // only the lengths some context actually has are probed, so a lookup costs one
 // or two Map gets.
-import type { BalancerRow, ContextRow, NodeRow } from '../cluster/types';
+import type { BalancerRow, ContextRow, NodeRow } from '../slots/rows';
 
 /** A balancer as the router uses it (§5.2 steady-state sticky rule). */
 export interface BalancerEntry {

@@ -3,7 +3,7 @@
 // the per-request routing needs is precomputed here: balancers with their
 // worker lists and route maps, and contexts grouped by alias, balancer and
 // path, so that routing a request is a few Map lookups.
-import type { BalancerRow, HostRow, NodeRow } from '../cluster/types';
+import type { BalancerRow, HostRow, NodeRow } from '../slots/rows';
 import type { TablesSnapshot } from '../slots/types';
 import { ContextScope, type BalancerEntry, type ContextEntry } from './context-set';
 import { hostName } from './request-target';

@@ -2,8 +2,8 @@
 // choice (§5.5), worker choice (§5.6) and balanced choice (§5.7), against a
 // routing index and the Atomics counters every thread shares. No I/O; the only
 // allocation on the common path is the result object.
-import type { BalancerRow, NodeRow } from '../cluster/types';
-import { ContextStatus } from '../cluster/types';
+import type { BalancerRow, NodeRow } from '../slots/rows';
+import { ContextStatus } from '../slots/rows';
 import { NodeFlag, type ClusterCounters } from '../slots/counters';
 import type { BalancerEntry, ContextEntry, ContextSet } from './context-set';
 import type { RoutingIndex } from './index';

@@ -2,7 +2,7 @@
 // index. Routing is synchronous and each thread has its own index, so one set
 // of arrays serves every request; an epoch number invalidates the previous
 // request's entries without clearing anything.
-import type { NodeRow } from '../cluster/types';
+import type { NodeRow } from '../slots/rows';
 
 export class RouteScratch {
   #epoch = 0;

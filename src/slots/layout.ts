@@ -86,7 +86,7 @@ function layout(specs: readonly FieldSpec[]): RecordLayout {
   return { fields, size: Math.ceil(offset / 8) * 8 };
 }
 
-// Field names are the property names of the row types in src/cluster/types.ts.
+// Field names are the property names of the row types in src/slots/rows.ts.
 export const NODE_LAYOUT = layout([
   i32('id'),
   str('route', FIELD_MAX.jvmRoute),

@@ -3,7 +3,7 @@
 // sequence words: one per record, so no reader ever keeps a torn record, and a
 // global version that is odd while a batch (one MCMP command) is being written,
 // so a snapshot never mixes two commands.
-import type { BalancerRow, ContextRow, HostRow, NodeRow } from '../cluster/types';
+import type { BalancerRow, ContextRow, HostRow, NodeRow } from './rows';
 import {
   Header,
   LAYOUT_VERSION,

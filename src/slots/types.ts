@@ -1,7 +1,7 @@
 // The contract between the primary (single writer of the cluster tables) and
 // the forwarding threads (readers). The SharedArrayBuffer implementation is in
 // ./tables.ts; the byte layout it uses lives only in ./layout.ts.
-import type { BalancerRow, ContextRow, HostRow, NodeRow } from '../cluster/types';
+import type { BalancerRow, ContextRow, HostRow, NodeRow } from './rows';
 
 /** Capacities of the tables, from Maxnode/Maxhost/Maxcontext (MCMP.md §3.1). */
 export interface TableSizes {

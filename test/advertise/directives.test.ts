@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { advertiseSettings } from '../../src/advertise/settings';
-import { parseCommandLine, type ProxyOptions } from '../../src/cli/args';
+import { parseCommandLine, type ProxyOptions } from '../../src/options/args';
 import { CLI } from '../helpers/proxy-process';
 
 function options(argv: string[]): ProxyOptions {

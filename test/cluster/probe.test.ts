@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { CPING, CPONG, NetProber, probeOnce } from '../../src/cluster/probe';
-import { FlushPackets, type NodeRow, type NodeType } from '../../src/cluster/types';
+import { FlushPackets, type NodeRow, type NodeType } from '../../src/slots/rows';
 import { closedPort } from '../mcmp/harness';
 
 function node(type: NodeType, port: number, pingMs = 2000, host = '127.0.0.1'): NodeRow {

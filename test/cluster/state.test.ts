@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SlotTable } from '../../src/cluster/slot-table';
 import { ClusterState, StateError } from '../../src/cluster/state';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { resolveDirectives } from '../../src/config/directives';
 import { ClusterCounters } from '../../src/slots/counters';
 import type { TablePublisher } from '../../src/slots/types';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
+import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/slots/rows';
 import { ForwardingPool, type ForwardingOptions } from '../../src/forward/pool';
 import type { RoutingOptions } from '../../src/router/index';
 import { ClusterCounters } from '../../src/slots/counters';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { sendRaw } from '../helpers/raw-http';
 import {
   contextRow,

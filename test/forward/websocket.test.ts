@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import { WebSocket, type CloseEvent, type MessageEvent } from 'undici';
 import { loadUws } from '../../native-bindings/uws';
-import type { NodeRow } from '../../src/cluster/types';
+import type { NodeRow } from '../../src/slots/rows';
 import { NodeFlag } from '../../src/slots/counters';
 import { closeCodeForNode, closeForClient, nodeTunnels, offeredProtocols } from '../../src/forward/websocket/tunnel';
 import { sendRaw } from '../helpers/raw-http';

@@ -5,7 +5,7 @@
 // written straight into the tables to keep the reference bytes comparable.
 import { NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
 import { Harness } from './harness';
-import type { NodeType } from '../../src/cluster/types';
+import type { NodeType } from '../../src/slots/rows';
 
 export const REFERENCE_DIRECTIVES: Array<readonly [string, unknown]> = [
   ['WSUpgradeHeader', 'websocket'],

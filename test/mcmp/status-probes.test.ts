@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
 import { StatusProbes } from '../../src/cluster/status-probes';
-import type { NodeRow } from '../../src/cluster/types';
+import type { NodeRow } from '../../src/slots/rows';
 import { NodeFlag } from '../../src/slots/counters';
 import { Harness, header, httpBackend } from './harness';
 

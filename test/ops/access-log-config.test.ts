@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parseCommandLine, type ProxyOptions } from '../../src/cli/args';
+import { parseCommandLine, type ProxyOptions } from '../../src/options/args';
 import { httpdTime, IsoClock } from '../../src/access-log/clock';
 import { escapeLogItem } from '../../src/access-log/escape';
 

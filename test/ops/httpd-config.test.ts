@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseCommandLine, type ProxyOptions } from '../../src/cli/args';
+import { parseCommandLine, type ProxyOptions } from '../../src/options/args';
 import { findDirective } from '../../src/config/directives';
 import { httpdAddressToCidr } from '../../src/config/httpd/addresses';
 import { HttpdConfigError, looksLikeHttpd, readHttpdConfig } from '../../src/config/httpd/index';

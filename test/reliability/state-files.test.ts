@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import { NODE_CONFIG_DEFAULTS, BALANCER_DEFAULTS } from '../../src/cluster/defaults';
 import { encodeSnapshot, PERSIST_FILE, TablePersistence } from '../../src/cluster/persist';
 import type { StateSnapshot } from '../../src/cluster/state';
-import { ContextStatus, type BalancerRow, type NodeRow } from '../../src/cluster/types';
+import { ContextStatus, type BalancerRow, type NodeRow } from '../../src/slots/rows';
 import { Harness } from '../mcmp/harness';
 import { startProxy } from '../helpers/proxy-process';
 import { mcmpRequest, sendRaw } from '../helpers/raw-http';
-import { parseCommandLine, UsageError } from '../../src/cli/args';
+import { parseCommandLine, UsageError } from '../../src/options/args';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mcmp-edge-state-'));

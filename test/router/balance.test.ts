@@ -1,7 +1,7 @@
 // Balanced choice and load status (MCMP.md §5.7, §5.8).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { routeRequest, type RouteResult } from '../../src/router/route';
 import type { ClusterCounters } from '../../src/slots/counters';
 import { balancer, build, context, counters, node, NOW, req } from './fixtures';

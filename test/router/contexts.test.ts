@@ -1,7 +1,7 @@
 // Candidate contexts (MCMP.md §5.4) and balancer choice (§5.5) through routeRequest.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { routeRequest, type RouteResult } from '../../src/router/route';
 import { balancer, build, context, counters, host, node, NOW, req } from './fixtures';
 

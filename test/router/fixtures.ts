@@ -2,7 +2,7 @@
 // output type (plain rows indexed by slot id), so these are real inputs, not
 // mocks. No tests here: only builders.
 import { BALANCER_DEFAULTS, NODE_CONFIG_DEFAULTS } from '../../src/cluster/defaults';
-import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/cluster/types';
+import { ContextStatus, type BalancerRow, type ContextRow, type HostRow, type NodeRow } from '../../src/slots/rows';
 import { RoutingIndex, type RoutingOptions } from '../../src/router/index';
 import type { RouteRequest } from '../../src/router/route';
 import { ClusterCounters } from '../../src/slots/counters';

@@ -3,7 +3,7 @@
 // cycle a forwarding thread runs (ARCHITECTURE.md, MCMP.md §3.9).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { RoutingIndex } from '../../src/router/index';
 import { routeRequest, type RouteResult } from '../../src/router/route';
 import { ClusterCounters } from '../../src/slots/counters';

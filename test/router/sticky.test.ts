@@ -1,7 +1,7 @@
 // Worker choice for sessions (MCMP.md §5.6) and the §5.10 status codes it produces.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { routeRequest, type RouteResult } from '../../src/router/route';
 import { NodeFlag } from '../../src/slots/counters';
 import { balancer, build, context, counters, node, NOW, req, type Tables } from './fixtures';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { BALANCER_DEFAULTS } from '../../src/cluster/defaults';
-import { ContextStatus } from '../../src/cluster/types';
+import { ContextStatus } from '../../src/slots/rows';
 import { SlotTables, tableSizes } from '../../src/slots/tables';
 import { contextFor, nodeFor } from './torn-check';
 

@@ -1,6 +1,6 @@
 // Rows written by the torn-read test derive every field from one number k, so a
 // record mixing two writes, or a snapshot mixing two batches, is detectable.
-import { ContextStatus, type ContextRow, type NodeRow } from '../../src/cluster/types';
+import { ContextStatus, type ContextRow, type NodeRow } from '../../src/slots/rows';
 import type { TablesSnapshot } from '../../src/slots/types';
 import { isDeepStrictEqual } from 'node:util';
 

@@ -7,7 +7,7 @@
 // the same dispatch handler.
 import type { Dispatcher } from 'undici';
 import { undici } from '../undici-module';
-import type { NodeRow } from '../../cluster/types';
+import type { NodeRow } from '../../slots/rows';
 import type { Logger } from '../../log';
 import { AjpPool } from './ajp/pool';
 import { DEFAULT_PACKET_SIZE } from './ajp/protocol';

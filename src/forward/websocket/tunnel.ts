@@ -9,7 +9,7 @@
 // does for a worker that is not a ws worker.
 import type { HttpRequest, HttpResponse, WebSocket as ClientSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import type { CloseEvent, MessageEvent } from 'undici';
-import type { NodeRow } from '../../cluster/types';
+import type { NodeRow } from '../../slots/rows';
 import type { Logger } from '../../log';
 import type { AccessLog, AccessRecord } from '../../access-log/index';
 import type { RoutingOptions } from '../../router/index';

@@ -5,7 +5,7 @@
 // error, §5.9.1) from a node that answered the handshake with a status.
 import type { Duplex } from 'node:stream';
 import type { Dispatcher, WebSocket } from 'undici';
-import type { NodeRow } from '../../cluster/types';
+import type { NodeRow } from '../../slots/rows';
 import { asUpstreamTlsError, serverNameFor, type UpstreamTlsOptions } from '../../tls/upstream';
 import { undici } from '../undici-module';
 import { nodeOrigin } from '../upstream/upstreams';

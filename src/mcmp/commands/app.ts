@@ -2,10 +2,9 @@
 // wildcard target (`*` or ending in `/*`), per alias × context otherwise.
 import { FIELD_MAX } from '../../config/directives';
 import type { ClusterState } from '../../cluster/state';
-import { ContextStatus, type ContextRow, type NodeRow } from '../../cluster/types';
+import { byteLength, ContextStatus, type ContextRow, type NodeRow } from '../../slots/rows';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
-import { byteLength } from '../fields';
 import type { CommandContext, CommandResult } from './command';
 import { aliasList, contextList } from './config';
 

@@ -4,10 +4,10 @@ import { BALANCER_DEFAULTS, NODE_CONFIG_DEFAULTS } from '../../cluster/defaults'
 import type { Directives } from '../../config/directives';
 import { FIELD_MAX } from '../../config/directives';
 import { REMOVED_ROUTE, type ClusterState, type NodeWrite } from '../../cluster/state';
-import { ContextStatus, FlushPackets, type BalancerRow, type NodeRow, type NodeType } from '../../cluster/types';
+import { BALANCER_TEXT_MAX, byteLength, CONFIG_NODE_TYPES, ContextStatus, FlushPackets, isNodePort, NODE_TEXT_MAX, type BalancerRow, type NodeRow, type NodeType } from '../../slots/rows';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
-import { atoi, BALANCER_TEXT_MAX, byteLength, CONFIG_NODE_TYPES, isNodePort, NODE_TEXT_MAX, parseBoolean, parseDurationUs, splitList, stripIpv6Zone } from '../fields';
+import { atoi, parseBoolean, parseDurationUs, splitList, stripIpv6Zone } from '../fields';
 import type { CommandContext, CommandResult } from './command';
 
 type NodeConfig = Omit<NodeRow, 'id' | 'route' | 'removed'>;

@@ -2,10 +2,10 @@
 // changes any state. HTTP-type addresses can only be probed when a registered
 // node lives there; AJP addresses get a CPING whatever they are.
 import { FIELD_MAX } from '../../config/directives';
-import { FlushPackets, type NodeRow } from '../../cluster/types';
+import { byteLength, FlushPackets, type NodeRow } from '../../slots/rows';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
-import { byteLength, unbracket } from '../fields';
+import { unbracket } from '../../net/host';
 import type { CommandContext, CommandResult } from './command';
 
 const SCHEMES: ReadonlySet<string> = new Set(['ajp', 'http', 'https', 'ws', 'wss']);

@@ -3,7 +3,7 @@
 // slot order, `[ids]` first, `Key: value` entries separated by commas.
 import { PROTOCOL_VERSION, RELEASE } from '../../config/directives';
 import type { ClusterState } from '../../cluster/state';
-import { FlushPackets, type ContextStatus, type NodeRow } from '../../cluster/types';
+import { FlushPackets, type ContextStatus, type NodeRow } from '../../slots/rows';
 import type { CommandContext, CommandResult } from './command';
 
 const XML_HEAD = '<?xml version="1.0" standalone="yes" ?>\n';

@@ -3,7 +3,7 @@
 import { FIELD_MAX } from '../../config/directives';
 import type { McmpPair } from '../body';
 import { McmpError } from '../errors';
-import { byteLength } from '../fields';
+import { byteLength } from '../../slots/rows';
 import type { CommandContext, CommandResult } from './command';
 
 export interface StatusMessage {

@@ -1,5 +1,8 @@
-// The rows of the cluster tables (MCMP.md §3). The primary owns them; the
-// forwarding threads see the same rows through the SharedArrayBuffer slots.
+// The rows of the cluster tables (MCMP.md §3). The primary's cluster/ owns
+// them; the forwarding threads see the same rows through the SharedArrayBuffer
+// slots. They live here, beside the layout that encodes them, so slots/ needs
+// nothing above it.
+import { FIELD_MAX } from '../config/directives';
 
 /** Node types after the ws/wss conversion of MCMP.md §2.1 step 3. */
 export type NodeType = 'ajp' | 'http' | 'https' | 'ws' | 'wss';
@@ -88,3 +91,37 @@ export interface SessionRow {
   readonly sessionId: string;
   readonly route: string;
 }
+
+// What a stored row may hold: CONFIG and the PersistSlots loader check the same rules.
+
+/** Length as C measures it: bytes of the UTF-8 text. */
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Decision D2: a node's Port is an integer 1..65535. */
+export function isNodePort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
+/** The Type values CONFIG accepts (decision D2). */
+export const CONFIG_NODE_TYPES: ReadonlySet<string> = new Set(['ajp', 'http', 'https']);
+/** The types a stored node may have: CONFIG's, plus ws/wss from EnableWsTunnel (§2.1 step 3). */
+export const STORED_NODE_TYPES: ReadonlySet<string> = new Set([...CONFIG_NODE_TYPES, 'ws', 'wss']);
+
+/** The longest value (bytes) of each text field of a node row, as CONFIG bounds it. */
+export const NODE_TEXT_MAX = {
+  route: FIELD_MAX.jvmRoute,
+  balancer: FIELD_MAX.balancer,
+  domain: FIELD_MAX.domain,
+  host: FIELD_MAX.host,
+  upgrade: FIELD_MAX.upgrade,
+  ajpSecret: FIELD_MAX.ajpSecret,
+} as const;
+
+/** The same for a balancer row. */
+export const BALANCER_TEXT_MAX = {
+  name: FIELD_MAX.balancer,
+  stickySessionCookie: FIELD_MAX.stickyName,
+  stickySessionPath: FIELD_MAX.stickyName,
+} as const;

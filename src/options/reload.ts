@@ -4,8 +4,8 @@
 // from then on; the routing directives are sent to the forwarding threads.
 // Table sizes, listeners and threads are fixed at start: a change there is
 // named in a warning and the running value is kept.
-import type { ProxyOptions } from '../cli/args';
-import { DIRECTIVES, type Directives } from './directives';
+import type { ProxyOptions } from './args';
+import { DIRECTIVES, type Directives } from '../config/directives';
 
 /** Directives the primary reads at each use: a new value applies from the next use. */
 const LIVE_IN_PRIMARY: ReadonlySet<string> = new Set([

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseCommandLine, parseHostPort, type ProxyOptions } from '../../src/cli/args';
+import { parseCommandLine, parseHostPort, type ProxyOptions } from '../../src/options/args';
 import { DEFAULT_DIRECTIVES } from '../../src/config/directives';
 
 function run(argv: string[]): ProxyOptions {
