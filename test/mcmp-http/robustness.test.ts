@@ -102,22 +102,30 @@ test('idle keep-alive connections are closed silently after keepAliveTimeoutMs, 
   }
 });
 
+/**
+ * Sends `first`, waits 20 ms (read, timer armed), sends `rest`, then stalls
+ * this loop 300 ms with `rest` waiting unread, so the timers phase that
+ * follows fires a 100 ms deadline before any read. Returns what came back.
+ */
+async function replyAfterStall(port: number, first: string, rest: string): Promise<{ reply: string; closed: boolean; socket: net.Socket }> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  const seen = { reply: '', closed: false, socket };
+  socket.on('data', (d: Buffer) => { seen.reply += d.toString('latin1'); });
+  socket.on('close', () => { seen.closed = true; });
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  if (first !== '') socket.write(first);
+  await delay(20);
+  socket.write(rest);
+  const until = Date.now() + 300;
+  while (Date.now() < until);
+  await waitFor(() => seen.reply.includes('\r\n\r\n') || seen.closed, 5000);
+  return seen;
+}
+
 test('a request that arrived before the idle deadline is answered even when the loop runs the timer first', async () => {
   const s = await startServer({ keepAliveTimeoutMs: 100 });
   try {
-    const socket = net.connect({ port: s.port, host: '127.0.0.1' });
-    let reply = '';
-    let closed = false;
-    socket.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
-    socket.on('close', () => { closed = true; });
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    await delay(20); // accepted, idle timer armed
-    socket.write(mcmpRequest('PING'));
-    // Stall this loop past the deadline with the request waiting unread: the
-    // timers phase that follows fires the idle timer before any read.
-    const until = Date.now() + 300;
-    while (Date.now() < until);
-    await waitFor(() => reply.includes('\r\n\r\n') || closed, 5000);
+    const { reply, closed, socket } = await replyAfterStall(s.port, '', mcmpRequest('PING'));
     assert.match(reply, /^HTTP\/1\.1 200 /, `got ${JSON.stringify(reply)}, closed=${closed}`);
     assert.equal(await closedWithin(socket, 5000), true, 'then closed once idle');
   } finally {
@@ -128,17 +136,8 @@ test('a request that arrived before the idle deadline is answered even when the 
 test('the rest of a request that arrived before the request deadline is answered even when the loop runs the timer first', async () => {
   const s = await startServer({ requestTimeoutMs: 100 });
   try {
-    const socket = net.connect({ port: s.port, host: '127.0.0.1' });
-    let reply = '';
-    socket.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
-    await new Promise<void>((r) => socket.once('connect', () => r()));
     const request = mcmpRequest('PING');
-    socket.write(request.slice(0, 10));
-    await delay(20); // the first bytes read, the request timer armed
-    socket.write(request.slice(10));
-    const until = Date.now() + 300;
-    while (Date.now() < until);
-    await waitFor(() => reply.includes('\r\n\r\n'), 5000);
+    const { reply, socket } = await replyAfterStall(s.port, request.slice(0, 10), request.slice(10));
     assert.match(reply, /^HTTP\/1\.1 200 /, `got ${JSON.stringify(reply)}`);
     socket.destroy();
   } finally {
